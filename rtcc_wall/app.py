@@ -1,0 +1,158 @@
+"""Starting the GUI in two phases.
+
+Phase one, before any Qt object exists: find and validate the config and build
+the core (road network, camera registry). A bad config never gets as far as a
+half-configured window. Phase two: the QApplication, the theme, the windows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import TracebackType
+
+from rtcc_wall.config.loader import LoadedConfig, load_config
+from rtcc_wall.core.redact import redact
+from rtcc_wall.errors import ConfigError
+from rtcc_wall.paths import discover_config
+
+log = logging.getLogger("rtcc_wall")
+
+
+class _RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def setup_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("rtcc_wall")
+    if not root.handlers:
+        root.addHandler(handler)
+    root.setLevel(os.environ.get("RTCC_WALL_LOG", "INFO").upper())
+
+
+def _install_excepthooks() -> None:
+    """Uncaught errors are logged (redacted), never a bare traceback that leaks a URL."""
+
+    def hook(etype: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        log.error(
+            "unexpected error: %s: %s",
+            etype.__name__,
+            redact(str(value)),
+            exc_info=(etype, value, tb),
+        )
+
+    def thook(args: threading.ExceptHookArgs) -> None:
+        name = args.thread.name if args.thread else "?"
+        log.error("unexpected error in thread %s: %s", name, redact(str(args.exc_value)))
+
+    sys.excepthook = hook
+    threading.excepthook = thook
+
+
+def load_for_gui(args: argparse.Namespace) -> tuple[LoadedConfig, bool]:
+    """Phase one. Returns (config, is_demo); raises ConfigError."""
+    explicit = None if args.demo else args.config
+    path, origin = discover_config(explicit)
+    if args.demo:
+        from rtcc_wall.paths import demo_config_path
+
+        path, origin = demo_config_path(), "demo"
+    loaded = load_config(path)
+    log.info("configuration %s (%s)", path, origin)
+    return loaded, origin == "demo"
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    setup_logging()
+    try:
+        loaded, demo = load_for_gui(args)
+    except ConfigError as e:
+        for p in e.problems:
+            print(redact(str(p)), file=sys.stderr)
+        print(
+            f"rtcc-wall: not started: {len(e.problems)} problem(s) in the configuration",
+            file=sys.stderr,
+        )
+        _show_config_problems(e)
+        return 2
+
+    # Phase two: Qt.
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from rtcc_wall.ui.main_window import MainWindow
+    from rtcc_wall.ui.theme import apply_theme
+    from rtcc_wall.video.manager import StreamManager
+
+    _install_excepthooks()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("rtcc-wall")
+    app.setApplicationDisplayName("rtcc-wall")
+    apply_theme(app)
+    manager = StreamManager(
+        loaded.cameras,
+        network_provider=lambda: loaded.network,
+        stale_after_s=loaded.config.wall.stale_after_s,
+    )
+    window = MainWindow(loaded, manager, demo=demo, layout=args.layout)
+    if args.incident_at is not None:
+        window.set_incident_lonlat(*args.incident_at)
+        window.show_incident_on_wall()
+    window.show()
+    # Ctrl+C in the terminal closes the app cleanly.
+    signal.signal(signal.SIGINT, lambda *_: app.quit())
+    rc = 0
+    if args.screenshot:
+        out = Path(args.screenshot)
+
+        def shoot() -> None:
+            nonlocal rc
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                ok = window.grab().save(str(out), "PNG")
+            except OSError as e:
+                print(f"rtcc-wall: cannot save screenshot {out}: {e}", file=sys.stderr)
+                ok = False
+            if ok:
+                print(f"screenshot saved to {out}")
+            else:
+                print(f"rtcc-wall: cannot save screenshot to {out}", file=sys.stderr)
+                rc = 1
+            window.close()
+            app.quit()
+
+        QTimer.singleShot(max(0, round(args.after * 1000)), shoot)
+    try:
+        exec_rc = app.exec()
+    finally:
+        window.close()
+        manager.shutdown()
+    return rc or exec_rc
+
+
+def _show_config_problems(e: ConfigError) -> None:
+    """Shows config problems in a dialog when a real display is available."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform.startswith(("offscreen", "minimal")) or not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform != "linux"
+    ):
+        return
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    box = QMessageBox()
+    box.setIcon(QMessageBox.Icon.Critical)
+    box.setWindowTitle("rtcc-wall — configuration problems")
+    box.setText(f"rtcc-wall cannot start: {len(e.problems)} problem(s) in the configuration.")
+    box.setDetailedText("\n".join(redact(str(p)) for p in e.problems))
+    box.exec()
+    del app

@@ -1,0 +1,1 @@
+"""YAML configuration: loading, validation with file/line, typed objects."""

@@ -1,0 +1,1 @@
+"""Qt-free, cv2-free core: everything that decides something lives here."""

@@ -1,0 +1,124 @@
+"""Cameras as the core sees them: position and field of view in local metres."""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
+
+from shapely.geometry import Point, Polygon
+
+from rtcc_wall.core.geo import LocalProjection, bearing_to_unit
+
+Ownership = Literal["city", "private"]
+
+
+class CameraState(enum.Enum):
+    """What a tile tells the operator about its camera."""
+
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    LIVE = "live"
+    STALE = "stale"
+    RECONNECTING = "reconnecting"
+    OFFLINE = "offline"
+    AUTH_FAILED = "auth_failed"
+    UNSUPPORTED = "unsupported"
+    DENIED = "denied"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").upper()
+
+
+@dataclass(frozen=True)
+class OwnerInfo:
+    name: str
+    contact: str
+
+
+@dataclass(frozen=True)
+class WaiverInfo:
+    id: str
+    signed: str
+    expires: str | None
+    revoked: bool
+
+
+@dataclass(frozen=True)
+class Camera:
+    id: str
+    name: str
+    ownership: Ownership
+    lon: float
+    lat: float
+    x: float
+    y: float
+    heading_deg: float
+    fov_deg: float
+    range_m: float
+    stream: str
+    sub_stream: str | None = None
+    owner: OwnerInfo | None = None
+    waiver: WaiverInfo | None = None
+
+    @cached_property
+    def fov_polygon(self) -> Polygon:
+        """The ground area the camera sees: a circular sector in local metres."""
+        return fov_sector(self.x, self.y, self.heading_deg, self.fov_deg, self.range_m)
+
+    def covers(self, x: float, y: float) -> bool:
+        return bool(self.fov_polygon.covers(Point(x, y)))
+
+    def distance_to(self, x: float, y: float) -> float:
+        return math.hypot(x - self.x, y - self.y)
+
+
+def fov_sector(
+    x: float, y: float, heading_deg: float, fov_deg: float, range_m: float, steps: int = 16
+) -> Polygon:
+    if fov_deg >= 360.0:
+        return Point(x, y).buffer(range_m, quad_segs=16)
+    pts = [(x, y)]
+    for i in range(steps + 1):
+        a = heading_deg - fov_deg / 2.0 + fov_deg * i / steps
+        ux, uy = bearing_to_unit(a)
+        pts.append((x + ux * range_m, y + uy * range_m))
+    return Polygon(pts)
+
+
+def make_camera(
+    *,
+    id: str,
+    name: str,
+    ownership: Ownership,
+    lon: float,
+    lat: float,
+    heading_deg: float,
+    fov_deg: float,
+    range_m: float,
+    stream: str,
+    projection: LocalProjection,
+    sub_stream: str | None = None,
+    owner: OwnerInfo | None = None,
+    waiver: WaiverInfo | None = None,
+) -> Camera:
+    x, y = projection.to_xy(lon, lat)
+    return Camera(
+        id=id,
+        name=name,
+        ownership=ownership,
+        lon=lon,
+        lat=lat,
+        x=x,
+        y=y,
+        heading_deg=heading_deg,
+        fov_deg=fov_deg,
+        range_m=range_m,
+        stream=stream,
+        sub_stream=sub_stream,
+        owner=owner,
+        waiver=waiver,
+    )

@@ -1,0 +1,51 @@
+"""Where the bundled demo and the user's configuration are found."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "rtcc-wall"
+_PKG = Path(__file__).resolve().parent
+
+
+def bundled_root() -> Path:
+    """Folder holding ``config.example.yaml`` and ``resources/``.
+
+    In a wheel they are carried inside the package (``_bundled``); in a source
+    checkout or an editable install they sit at the repository root.
+    """
+    inside = _PKG / "_bundled"
+    if (inside / "config.example.yaml").is_file():
+        return inside
+    return _PKG.parent
+
+
+def demo_config_path() -> Path:
+    return bundled_root() / "config.example.yaml"
+
+
+def resources_dir() -> Path:
+    return bundled_root() / "resources"
+
+
+def user_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.yaml"
+
+
+def discover_config(explicit: str | None) -> tuple[Path, str]:
+    """Which config to use and why: --config, $RTCC_WALL_CONFIG, the user's file, the demo.
+
+    Returns (path, origin) with origin one of "argument", "environment", "user", "demo".
+    """
+    if explicit:
+        return Path(explicit), "argument"
+    env = os.environ.get("RTCC_WALL_CONFIG")
+    if env:
+        return Path(env), "environment"
+    user = user_config_path()
+    if user.is_file():
+        return user, "user"
+    return demo_config_path(), "demo"

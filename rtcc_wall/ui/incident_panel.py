@@ -1,0 +1,112 @@
+"""The incident panel: where it happened, and the cameras around it, best first."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rtcc_wall.core.incidents import Incident
+from rtcc_wall.ui import theme
+
+
+class IncidentPanel(QWidget):
+    radius_changed = Signal(float)
+    show_on_wall = Signal()
+    clear_requested = Signal()
+    camera_activated = Signal(str)
+
+    def __init__(self, default_radius_m: float, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.setSpacing(6)
+        self.title = QLabel("Incident")
+        self.title.setObjectName("panelTitle")
+        self.where = QLabel("Click the map (or right-click → Incident here) to mark an incident.")
+        self.where.setObjectName("hint")
+        self.where.setWordWrap(True)
+        lay.addWidget(self.title)
+        lay.addWidget(self.where)
+
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Radius"))
+        self.radius = QSpinBox()
+        self.radius.setRange(50, 5000)
+        self.radius.setSingleStep(50)
+        self.radius.setSuffix(" m")
+        self.radius.setValue(int(default_radius_m))
+        self.radius.valueChanged.connect(lambda v: self.radius_changed.emit(float(v)))
+        row.addWidget(self.radius)
+        row.addStretch(1)
+        self.show_button = QPushButton("Show on wall")
+        self.show_button.setObjectName("primary")
+        self.show_button.setEnabled(False)
+        self.show_button.setToolTip("Fill the wall with these cameras, best first")
+        self.show_button.clicked.connect(self.show_on_wall)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setEnabled(False)
+        self.clear_button.clicked.connect(self.clear_requested)
+        row.addWidget(self.show_button)
+        row.addWidget(self.clear_button)
+        lay.addLayout(row)
+
+        self.table = QTreeWidget()
+        self.table.setRootIsDecorated(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.setHeaderLabels(["Camera", "Owner", "Dist.", "Sees"])
+        self.table.setColumnWidth(0, 200)
+        self.table.setColumnWidth(1, 64)
+        self.table.setColumnWidth(2, 60)
+        self.table.itemActivated.connect(
+            lambda item, _col: self.camera_activated.emit(item.data(0, Qt.ItemDataRole.UserRole))
+        )
+        lay.addWidget(self.table, 1)
+
+    def show_incident(self, incident: Incident | None) -> None:
+        self.table.clear()
+        if incident is None:
+            self.title.setText("Incident")
+            self.where.setText(
+                "Click the map (or right-click → Incident here) to mark an incident."
+            )
+            self.show_button.setEnabled(False)
+            self.clear_button.setEnabled(False)
+            return
+        local = incident.at.astimezone()
+        sees = sum(1 for n in incident.nearby if n.covers_point)
+        self.title.setText(f"Incident at {local:%H:%M:%S}")
+        self.where.setText(
+            f"{incident.lat:.5f}, {incident.lon:.5f} — {len(incident.nearby)} camera(s) within "
+            f"{incident.radius_m:.0f} m, {sees} see the point"
+        )
+        for n in incident.nearby:
+            cam = n.camera
+            item = QTreeWidgetItem(
+                [cam.name, cam.ownership, f"{n.distance_m:.0f} m", "✔" if n.covers_point else ""]
+            )
+            item.setData(0, Qt.ItemDataRole.UserRole, cam.id)
+            item.setToolTip(0, f"{cam.id} — double-click to put on the wall")
+            item.setForeground(1, QBrush(theme.CITY if cam.ownership == "city" else theme.PRIVATE))
+            if n.covers_point:
+                item.setForeground(3, QBrush(QColor("#2ecc71")))
+            item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            item.setTextAlignment(3, Qt.AlignmentFlag.AlignCenter)
+            self.table.addTopLevelItem(item)
+        self.show_button.setEnabled(bool(incident.nearby))
+        self.clear_button.setEnabled(True)
+
+    def listed_ids(self) -> list[str]:
+        return [
+            self.table.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
+            for i in range(self.table.topLevelItemCount())
+        ]

@@ -1,0 +1,207 @@
+"""The operator's main window: the wall, the map and the incident panel."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QSizePolicy,
+    QSplitter,
+    QToolBar,
+    QWidget,
+)
+
+from rtcc_wall import __version__
+from rtcc_wall.config.loader import LoadedConfig
+from rtcc_wall.core.incidents import Incident
+from rtcc_wall.core.spatial import CameraIndex
+from rtcc_wall.ui.incident_panel import IncidentPanel
+from rtcc_wall.ui.map_view import MapView
+from rtcc_wall.ui.wall import GRID_SIZES, MAX_TILES, WallWidget
+from rtcc_wall.video.manager import StreamManager
+
+
+def layout_for(count: int) -> str:
+    """Smallest grid that holds ``count`` cameras (capped at 4x4)."""
+    for name, n in GRID_SIZES.items():
+        if count <= n * n:
+            return name
+    return "4x4"
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        manager: StreamManager,
+        *,
+        demo: bool,
+        layout: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.loaded = loaded
+        self.manager = manager
+        self.demo = demo
+        self.index = CameraIndex(loaded.cameras.values())
+        self.incident: Incident | None = None
+        cfg = loaded.config
+        title = f"rtcc-wall — {cfg.site.name}"
+        self.setWindowTitle(title + (" — DEMO, simulated cameras" if demo else ""))
+
+        self.wall = WallWidget(
+            manager,
+            loaded.cameras,
+            layout=layout or cfg.wall.layout,
+            display_fps=cfg.wall.display_fps,
+        )
+        start = cfg.wall.cameras or list(loaded.cameras)[: GRID_SIZES[self.wall.layout_name] ** 2]
+        self.wall.set_cameras(start)
+
+        self.map = MapView(loaded.network, loaded.cameras.values())
+        self.map.camera_clicked.connect(self._camera_clicked)
+        self.map.incident_requested.connect(self.set_incident)
+
+        self.panel = IncidentPanel(cfg.incident.radius_m)
+        self.panel.radius_changed.connect(self._radius_changed)
+        self.panel.show_on_wall.connect(self.show_incident_on_wall)
+        self.panel.clear_requested.connect(self.clear_incident)
+        self.panel.camera_activated.connect(self._camera_clicked)
+
+        side = QSplitter(Qt.Orientation.Vertical)
+        side.addWidget(self.map)
+        side.addWidget(self.panel)
+        side.setStretchFactor(0, 3)
+        side.setStretchFactor(1, 2)
+        main = QSplitter(Qt.Orientation.Horizontal)
+        main.addWidget(self.wall)
+        main.addWidget(side)
+        main.setStretchFactor(0, 5)
+        main.setStretchFactor(1, 3)
+        main.setChildrenCollapsible(False)
+        self.setCentralWidget(main)
+        self._splitter = main
+
+        self._build_toolbar()
+        self._status = QLabel()
+        self.statusBar().addPermanentWidget(self._status)
+        self.statusBar().showMessage(
+            f"{len(loaded.cameras)} cameras, {len(loaded.network.segments)} road segments loaded "
+            f"from {loaded.path.name}",
+            8000,
+        )
+        self._status_timer = QTimer(self)
+        self._status_timer.setInterval(1000)
+        self._status_timer.timeout.connect(self._update_status)
+        self._status_timer.start()
+        self.resize(1600, 900)
+        self.wall.cameras_changed.connect(self._update_status)
+
+    # --- chrome ------------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        tb = QToolBar("Wall")
+        tb.setMovable(False)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+        name = QLabel(self.loaded.config.site.name)
+        name.setObjectName("siteName")
+        tb.addWidget(name)
+        if self.demo:
+            self.demo_banner = QLabel("DEMO — simulated cameras")
+            self.demo_banner.setObjectName("demoBanner")
+            self.demo_banner.setToolTip(
+                "No configuration was given: this is the bundled simulated town. "
+                "Start with --config FILE (or set RTCC_WALL_CONFIG) to use your cameras."
+            )
+            tb.addWidget(self.demo_banner)
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Layout "))
+        group = QActionGroup(self)
+        group.setExclusive(True)
+        self.layout_actions: dict[str, QAction] = {}
+        for i, lname in enumerate(GRID_SIZES, start=1):
+            act = QAction(lname, self)
+            act.setCheckable(True)
+            act.setShortcut(QKeySequence(f"Ctrl+{i}"))
+            act.setToolTip(f"{lname} grid (Ctrl+{i})")
+            act.triggered.connect(lambda _checked=False, n=lname: self.wall.set_layout(n))
+            group.addAction(act)
+            tb.addAction(act)
+            self.layout_actions[lname] = act
+        self.layout_actions[self.wall.layout_name].setChecked(True)
+        self.wall.layout_changed.connect(lambda n: self.layout_actions[n].setChecked(True))
+        tb.addSeparator()
+        fit = QAction("Fit map", self)
+        fit.setToolTip("Show the whole road network on the map")
+        fit.triggered.connect(self.map.fit_city)
+        tb.addAction(fit)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        tb.addWidget(spacer)
+        ver = QLabel(f"rtcc-wall {__version__}  ")
+        ver.setObjectName("hint")
+        tb.addWidget(ver)
+
+    def showEvent(self, event: object) -> None:  # noqa: N802 - Qt naming
+        QTimer.singleShot(0, self.map.fit_city)
+
+    def _update_status(self) -> None:
+        tiles = [t for t in self.wall.visible_tiles() if t.camera is not None]
+        live = sum(1 for t in tiles if t.state.value == "live")
+        problems = sum(1 for t in tiles if t.state.value not in ("live", "connecting", "idle"))
+        text = f"{len(tiles)} on wall · {live} live"
+        if problems:
+            text += f" · {problems} with problems"
+        self._status.setText(text + "  ")
+
+    # --- actions -------------------------------------------------------------------
+    def _camera_clicked(self, camera_id: str) -> None:
+        idx = self.wall.place_camera(camera_id)
+        cam = self.loaded.cameras[camera_id]
+        self.statusBar().showMessage(f"{cam.name} on tile {idx + 1}", 4000)
+
+    def set_incident(self, x: float, y: float) -> None:
+        lon, lat = self.loaded.projection.to_lonlat(x, y)
+        self.incident = Incident(
+            x=x, y=y, lon=lon, lat=lat, radius_m=float(self.panel.radius.value())
+        )
+        self._refresh_incident()
+
+    def set_incident_lonlat(self, lon: float, lat: float) -> None:
+        x, y = self.loaded.projection.to_xy(lon, lat)
+        self.set_incident(x, y)
+
+    def _radius_changed(self, radius: float) -> None:
+        if self.incident is not None:
+            self.incident.radius_m = radius
+            self._refresh_incident()
+
+    def _refresh_incident(self) -> None:
+        inc = self.incident
+        if inc is None:
+            return
+        inc.refresh(self.index)
+        emphasis = {n.camera.id: (2 if n.covers_point else 1) for n in inc.nearby}
+        self.map.show_incident(inc.x, inc.y, inc.radius_m, emphasis)
+        self.panel.show_incident(inc)
+        self.statusBar().showMessage(
+            f"Incident marked: {len(inc.nearby)} camera(s) within {inc.radius_m:.0f} m", 6000
+        )
+
+    def show_incident_on_wall(self) -> None:
+        if self.incident is None or not self.incident.nearby:
+            return
+        ids = self.incident.best_camera_ids(MAX_TILES)
+        self.wall.set_layout(layout_for(len(ids)))
+        self.wall.set_cameras(ids)
+        self.statusBar().showMessage(f"{len(ids)} incident camera(s) on the wall, best first", 6000)
+
+    def clear_incident(self) -> None:
+        self.incident = None
+        self.map.clear_incident()
+        self.panel.show_incident(None)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self._status_timer.stop()
+        self.wall.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,246 @@
+"""One tile of the wall: the newest frame of one camera, and the truth about it.
+
+The tile never receives frames by signal. The wall's display timer calls
+``refresh()``, which pulls the newest frame from the camera worker's one-slot
+buffer (latest frame wins). The overlay always shows the camera's state and
+the age of the picture; a stale picture is dimmed, hatched and labelled so it
+can never be mistaken for live video.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QResizeEvent,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from rtcc_wall.core.cameras import Camera, CameraState
+from rtcc_wall.ui import theme
+from rtcc_wall.ui.images import FrameImage
+
+if TYPE_CHECKING:
+    from rtcc_wall.video.manager import StreamManager
+    from rtcc_wall.video.worker import CameraWorker
+
+
+def format_age(age: float | None) -> str:
+    if age is None:
+        return "no picture"
+    if age < 10:
+        return f"{age:.1f} s"
+    if age < 120:
+        return f"{age:.0f} s"
+    return f"{age / 60:.0f} min"
+
+
+class CameraTile(QWidget):
+    """Shows one camera (or an empty slot) and reports clicks."""
+
+    double_clicked = Signal(object)  # self
+    clicked = Signal(object)  # self
+
+    def __init__(self, index: int, manager: StreamManager, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.index = index
+        self._manager = manager
+        self._camera: Camera | None = None
+        self._worker: CameraWorker | None = None
+        self._image: FrameImage | None = None
+        self._state = CameraState.IDLE
+        self._age: float | None = None
+        self._selected = False
+        self._highlight = False
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(QSize(120, 80))
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+
+    # --- model -------------------------------------------------------------
+    @property
+    def camera(self) -> Camera | None:
+        return self._camera
+
+    @property
+    def state(self) -> CameraState:
+        return self._state
+
+    @property
+    def has_live_picture(self) -> bool:
+        return self._image is not None and self._state == CameraState.LIVE
+
+    @property
+    def frames_shown(self) -> int:
+        return self._image.frame.seq if self._image else 0
+
+    def set_camera(self, camera: Camera | None) -> None:
+        if camera is self._camera or (camera and self._camera and camera.id == self._camera.id):
+            return
+        self._detach()
+        self._camera = camera
+        self._image = None
+        self._state = CameraState.IDLE
+        self._age = None
+        if camera is not None and self.isVisible():
+            self._attach()
+        self.update()
+
+    def set_selected(self, on: bool) -> None:
+        if on != self._selected:
+            self._selected = on
+            self.update()
+
+    def set_highlight(self, on: bool) -> None:
+        if on != self._highlight:
+            self._highlight = on
+            self.update()
+
+    def _attach(self) -> None:
+        if self._camera is None or self._worker is not None:
+            return
+        self._worker = self._manager.acquire(self._camera.id, self)
+        self._manager.set_target_size(self._camera.id, self, self.width(), self.height())
+
+    def _detach(self) -> None:
+        if self._camera is not None and self._worker is not None:
+            self._manager.release(self._camera.id, self)
+        self._worker = None
+
+    # --- display timer -----------------------------------------------------
+    def refresh(self) -> None:
+        """Pulls the newest frame and state; repaints. Called by the wall's display timer."""
+        w = self._worker
+        if w is None:
+            return
+        frame = w.latest.get()
+        if frame is not None and (self._image is None or frame.seq != self._image.frame.seq):
+            self._image = FrameImage(frame)
+        self._state = w.state
+        self._age = w.frame_age()
+        self.update()
+
+    # --- Qt events ---------------------------------------------------------
+    def showEvent(self, event: object) -> None:  # noqa: N802 - Qt naming
+        self._attach()
+
+    def hideEvent(self, event: object) -> None:  # noqa: N802
+        # Only what is visible is decoded.
+        self._detach()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        if self._camera is not None and self._worker is not None:
+            self._manager.set_target_size(self._camera.id, self, self.width(), self.height())
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self.double_clicked.emit(self)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit(self)
+
+    def closeEvent(self, event: object) -> None:  # noqa: N802
+        self._detach()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        p = QPainter(self)
+        r = self.rect()
+        p.fillRect(r, QColor("#07090c"))
+        if self._camera is None:
+            self._paint_empty(p, r)
+        else:
+            self._paint_picture(p, r)
+            self._paint_overlay(p, r)
+        pen_color = QColor(theme.ACCENT) if self._selected else QColor(theme.BORDER)
+        if self._highlight:
+            pen_color = theme.INCIDENT
+        p.setPen(QPen(pen_color, 2 if (self._selected or self._highlight) else 1))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRect(r.adjusted(0, 0, -1, -1))
+        p.end()
+
+    # --- painting ----------------------------------------------------------
+    def _paint_empty(self, p: QPainter, r: QRect) -> None:
+        p.setPen(QColor(theme.TEXT_DIM))
+        f = QFont(self.font())
+        f.setPointSizeF(max(8.0, min(11.0, r.height() / 18)))
+        p.setFont(f)
+        p.drawText(
+            r,
+            Qt.AlignmentFlag.AlignCenter,
+            f"Tile {self.index + 1}\nNo camera\nclick a camera on the map",
+        )
+
+    def _paint_picture(self, p: QPainter, r: QRect) -> None:
+        if self._image is None:
+            p.setPen(QColor(theme.TEXT_DIM))
+            p.drawText(r, Qt.AlignmentFlag.AlignCenter, self._state.label.capitalize() + " …")
+            return
+        img = self._image.image
+        # The worker already scaled the frame to this tile: draw it centred, 1:1 when it fits.
+        size = img.size().scaled(r.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        if (
+            img.width() <= r.width()
+            and img.height() <= r.height()
+            and (r.width() - img.width() < 8 or r.height() - img.height() < 8)
+        ):
+            size = img.size()
+        target = QRect(QPoint(0, 0), size)
+        target.moveCenter(r.center())
+        p.drawImage(target, img)
+        if self._state != CameraState.LIVE:
+            # Never show an old picture as if it were live.
+            p.fillRect(target, QColor(0, 0, 0, 150))
+            p.fillRect(target, QBrush(QColor(255, 140, 26, 60), Qt.BrushStyle.BDiagPattern))
+            label = self._state.label
+            if self._state == CameraState.STALE:
+                label = f"STALE — last frame {format_age(self._age)} ago"
+            big = QFont(self.font())
+            big.setBold(True)
+            big.setPointSizeF(max(9.0, min(16.0, r.height() / 14)))
+            p.setFont(big)
+            p.setPen(theme.STATE_COLORS.get(self._state.value, QColor("white")))
+            p.drawText(target, Qt.AlignmentFlag.AlignCenter, label)
+
+    def _paint_overlay(self, p: QPainter, r: QRect) -> None:
+        cam = self._camera
+        assert cam is not None
+        small = QFont(self.font())
+        small.setPointSizeF(max(7.5, min(10.0, r.height() / 22)))
+        p.setFont(small)
+        fm = p.fontMetrics()
+        bar_h = fm.height() + 6
+        # top bar: ownership badge + name
+        p.fillRect(QRect(0, 0, r.width(), bar_h), QColor(0, 0, 0, 165))
+        badge = "CITY" if cam.ownership == "city" else "PRIVATE"
+        bw = fm.horizontalAdvance(badge) + 10
+        badge_rect = QRectF(4, 3, bw, bar_h - 6)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(theme.CITY if cam.ownership == "city" else theme.PRIVATE)
+        p.drawRoundedRect(badge_rect, 3, 3)
+        p.setPen(QColor("white") if cam.ownership == "city" else QColor("#111"))
+        p.drawText(badge_rect, Qt.AlignmentFlag.AlignCenter, badge)
+        p.setPen(QColor("white"))
+        name_rect = QRect(int(bw + 10), 0, r.width() - int(bw) - 14, bar_h)
+        p.drawText(
+            name_rect,
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+            fm.elidedText(cam.name, Qt.TextElideMode.ElideRight, name_rect.width()),
+        )
+        # bottom-right: state pill + frame age
+        color = theme.STATE_COLORS.get(self._state.value, QColor("white"))
+        text = f"● {self._state.label}  {format_age(self._age)}"
+        tw = fm.horizontalAdvance(text) + 12
+        pill = QRectF(r.width() - tw - 4, r.height() - bar_h - 3, tw, bar_h)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(0, 0, 0, 175))
+        p.drawRoundedRect(pill, 4, 4)
+        p.setPen(color)
+        p.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)

@@ -1,0 +1,1 @@
+"""Video sources and camera workers. The only layer that imports cv2."""
