@@ -15,11 +15,16 @@ import sys
 import threading
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from rtcc_wall.config.loader import LoadedConfig, load_config
 from rtcc_wall.core.redact import redact
 from rtcc_wall.errors import ConfigError
 from rtcc_wall.paths import discover_config
+
+if TYPE_CHECKING:
+    from rtcc_wall.ui.main_window import MainWindow
+    from rtcc_wall.video.manager import StreamManager
 
 log = logging.getLogger("rtcc_wall")
 
@@ -88,9 +93,7 @@ def run_gui(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from rtcc_wall.ui.main_window import MainWindow
     from rtcc_wall.ui.theme import apply_theme
-    from rtcc_wall.video.manager import StreamManager
 
     _install_excepthooks()
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -98,12 +101,7 @@ def run_gui(args: argparse.Namespace) -> int:
     app.setApplicationName("rtcc-wall")
     app.setApplicationDisplayName("rtcc-wall")
     apply_theme(app)
-    manager = StreamManager(
-        loaded.cameras,
-        network_provider=lambda: loaded.network,
-        stale_after_s=loaded.config.wall.stale_after_s,
-    )
-    window = MainWindow(loaded, manager, demo=demo, layout=args.layout)
+    window, manager = create_window(loaded, demo=demo, layout=args.layout)
     if args.incident_at is not None:
         window.set_incident_lonlat(*args.incident_at)
         window.show_incident_on_wall()
@@ -137,6 +135,21 @@ def run_gui(args: argparse.Namespace) -> int:
         window.close()
         manager.shutdown()
     return rc or exec_rc
+
+
+def create_window(
+    loaded: LoadedConfig, *, demo: bool, layout: str | None = None
+) -> tuple[MainWindow, StreamManager]:
+    """Phase two's core: the stream manager and the main window (a QApplication must exist)."""
+    from rtcc_wall.ui.main_window import MainWindow
+    from rtcc_wall.video.manager import StreamManager
+
+    manager = StreamManager(
+        loaded.cameras,
+        network_provider=lambda: loaded.network,
+        stale_after_s=loaded.config.wall.stale_after_s,
+    )
+    return MainWindow(loaded, manager, demo=demo, layout=layout), manager
 
 
 def _show_config_problems(e: ConfigError) -> None:

@@ -149,7 +149,26 @@ def _sub_parsers() -> dict[
     return {"check-config": (check, cmd_check_config), "nearby": (near, cmd_nearby)}
 
 
+_COORD_OPTIONS = ("--at", "--incident-at")
+
+
+def _join_negative_coords(argv: list[str]) -> list[str]:
+    """``--at -90.1,32.2`` -> ``--at=-90.1,32.2``: argparse takes a leading '-' for an option."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in _COORD_OPTIONS and i + 1 < len(argv) and argv[i + 1].startswith("-"):
+            out.append(f"{a}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
+
+
 def run(argv: list[str]) -> int:
+    argv = _join_negative_coords(argv)
     subs = _sub_parsers()
     if argv and argv[0] in subs:
         parser, func = subs[argv[0]]

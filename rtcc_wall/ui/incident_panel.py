@@ -106,7 +106,9 @@ class IncidentPanel(QWidget):
         self.clear_button.setEnabled(True)
 
     def listed_ids(self) -> list[str]:
-        return [
-            self.table.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
-            for i in range(self.table.topLevelItemCount())
-        ]
+        out: list[str] = []
+        for i in range(self.table.topLevelItemCount()):
+            item = self.table.topLevelItem(i)
+            if item is not None:
+                out.append(str(item.data(0, Qt.ItemDataRole.UserRole)))
+        return out

@@ -210,7 +210,7 @@ class MapView(QGraphicsView):
         return next((i for i in self._incident_items if i.data(0) == "incident"), None)
 
     # --- mouse -----------------------------------------------------------------
-    def _camera_at(self, pos: QPointF) -> CameraItem | None:
+    def camera_at(self, pos: QPointF) -> CameraItem | None:
         for item in self.items(pos.toPoint()):
             if isinstance(item, CameraItem):
                 return item
@@ -251,7 +251,7 @@ class MapView(QGraphicsView):
         super().mouseReleaseEvent(event)
 
     def _click(self, pos: QPointF) -> None:
-        cam = self._camera_at(pos)
+        cam = self.camera_at(pos)
         if cam is not None:
             self.camera_clicked.emit(cam.camera.id)
             return
@@ -269,7 +269,7 @@ class MapView(QGraphicsView):
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802
         pos = QPointF(event.pos())
         menu = QMenu(self)
-        cam = self._camera_at(pos)
+        cam = self.camera_at(pos)
         if cam is not None:
             menu.addAction(f"Show {cam.camera.name} on the wall").triggered.connect(
                 lambda: self.camera_clicked.emit(cam.camera.id)
