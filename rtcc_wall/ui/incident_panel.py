@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QSpinBox,
@@ -64,9 +65,11 @@ class IncidentPanel(QWidget):
         self.table.setRootIsDecorated(False)
         self.table.setAlternatingRowColors(True)
         self.table.setHeaderLabels(["Camera", "Owner", "Dist.", "Sees"])
-        self.table.setColumnWidth(0, 200)
-        self.table.setColumnWidth(1, 64)
-        self.table.setColumnWidth(2, 60)
+        header = self.table.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in (1, 2, 3):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.table.itemActivated.connect(
             lambda item, _col: self.camera_activated.emit(item.data(0, Qt.ItemDataRole.UserRole))
         )

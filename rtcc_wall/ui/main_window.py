@@ -46,6 +46,7 @@ class MainWindow(QMainWindow):
         self.demo = demo
         self.index = CameraIndex(loaded.cameras.values())
         self.incident: Incident | None = None
+        self._focus_incident = False
         cfg = loaded.config
         title = f"rtcc-wall — {cfg.site.name}"
         self.setWindowTitle(title + (" — DEMO, simulated cameras" if demo else ""))
@@ -143,7 +144,14 @@ class MainWindow(QMainWindow):
         tb.addWidget(ver)
 
     def showEvent(self, event: object) -> None:  # noqa: N802 - Qt naming
-        QTimer.singleShot(0, self.map.fit_city)
+        QTimer.singleShot(0, self._initial_map_view)
+
+    def _initial_map_view(self) -> None:
+        inc = self.incident
+        if inc is not None and self._focus_incident:
+            self.map.center_on_xy(inc.x, inc.y, width_m=inc.radius_m * 3)
+        else:
+            self.map.fit_city()
 
     def _update_status(self) -> None:
         tiles = [t for t in self.wall.visible_tiles() if t.camera is not None]
@@ -170,6 +178,10 @@ class MainWindow(QMainWindow):
     def set_incident_lonlat(self, lon: float, lat: float) -> None:
         x, y = self.loaded.projection.to_xy(lon, lat)
         self.set_incident(x, y)
+        if self.incident is not None:
+            # set from outside the map: bring it into view
+            self._focus_incident = True
+            self.map.center_on_xy(x, y, width_m=self.incident.radius_m * 3)
 
     def _radius_changed(self, radius: float) -> None:
         if self.incident is not None:
