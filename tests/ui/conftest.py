@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
-from rtcc_wall.video.frames import Frame, LatestFrame
 
 from rtcc_wall.core.cameras import CameraState
+from rtcc_wall.video.frames import Frame, LatestFrame
 
 
 @dataclass
