@@ -15,6 +15,9 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("RTCC_WALL_LOG", "WARNING")
 
+#: Real local servers (RTSP, MJPEG, stalling proxies) for the video tests.
+pytest_plugins = ["tests.servers.fixtures"]
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = ROOT / "config.example.yaml"
 
