@@ -29,7 +29,7 @@ from rtcc_wall.ui import theme
 from rtcc_wall.ui.images import FrameImage
 
 if TYPE_CHECKING:
-    from rtcc_wall.video.manager import StreamManager
+    from rtcc_wall.video.manager import StreamManager, Variant
     from rtcc_wall.video.worker import CameraWorker
 
 
@@ -49,17 +49,29 @@ class CameraTile(QWidget):
     double_clicked = Signal(object)  # self
     clicked = Signal(object)  # self
 
-    def __init__(self, index: int, manager: StreamManager, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        index: int,
+        manager: StreamManager,
+        parent: QWidget | None = None,
+        *,
+        substream_below_px: int = 640,
+    ) -> None:
         super().__init__(parent)
         self.index = index
         self._manager = manager
+        self.substream_below_px = substream_below_px
         self._camera: Camera | None = None
         self._worker: CameraWorker | None = None
+        self._variant: Variant = "main"
+        # a stream being switched to (sub <-> main): shown once it has a picture
+        self._pending: tuple[CameraWorker, Variant] | None = None
         self._image: FrameImage | None = None
         self._state = CameraState.IDLE
         self._age: float | None = None
         self._selected = False
         self._highlight = False
+        self._frames_shown = 0
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(QSize(120, 80))
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -78,8 +90,14 @@ class CameraTile(QWidget):
         return self._image is not None and self._state == CameraState.LIVE
 
     @property
+    def variant(self) -> Variant:
+        """Which of the camera's streams the tile shows: "main" or "sub"."""
+        return self._variant
+
+    @property
     def frames_shown(self) -> int:
-        return self._image.frame.seq if self._image else 0
+        """New pictures taken from the camera since it was put on this tile."""
+        return self._frames_shown
 
     def set_camera(self, camera: Camera | None) -> None:
         if camera is self._camera or (camera and self._camera and camera.id == self._camera.id):
@@ -87,6 +105,7 @@ class CameraTile(QWidget):
         self._detach()
         self._camera = camera
         self._image = None
+        self._frames_shown = 0
         self._state = CameraState.IDLE
         self._age = None
         if camera is not None and self.isVisible():
@@ -103,26 +122,83 @@ class CameraTile(QWidget):
             self._highlight = on
             self.update()
 
+    def wanted_variant(self) -> Variant:
+        """Small tiles use the sub-stream when the camera has one."""
+        if (
+            self._camera is not None
+            and self._manager.has_sub_stream(self._camera.id)
+            and self.width() < self.substream_below_px
+        ):
+            return "sub"
+        return "main"
+
     def _attach(self) -> None:
         if self._camera is None or self._worker is not None:
             return
-        self._worker = self._manager.acquire(self._camera.id, self)
-        self._manager.set_target_size(self._camera.id, self, self.width(), self.height())
+        self._variant = self.wanted_variant()
+        self._worker = self._manager.acquire(self._camera.id, self, self._variant)
+        self._send_size(self._variant)
 
     def _detach(self) -> None:
-        if self._camera is not None and self._worker is not None:
-            self._manager.release(self._camera.id, self)
+        if self._camera is not None:
+            if self._worker is not None:
+                self._manager.release(self._camera.id, self, self._variant)
+            if self._pending is not None:
+                self._manager.release(self._camera.id, self, self._pending[1])
         self._worker = None
+        self._pending = None
+
+    def _send_size(self, variant: Variant) -> None:
+        if self._camera is not None:
+            self._manager.set_target_size(
+                self._camera.id, self, self.width(), self.height(), variant
+            )
+
+    def _consider_switch(self) -> None:
+        """Starts bringing up the other stream when the tile's size calls for it."""
+        if self._camera is None or self._worker is None:
+            return
+        want = self.wanted_variant()
+        if self._pending is not None:
+            if self._pending[1] == want:
+                return
+            # changed our mind before the pending stream delivered
+            self._manager.release(self._camera.id, self, self._pending[1])
+            self._pending = None
+        if want == self._variant:
+            return
+        worker = self._manager.acquire(self._camera.id, self, want)
+        self._pending = (worker, want)
+        self._send_size(want)
+
+    def _finish_switch(self) -> None:
+        """Swaps to the pending stream once it has a picture (no black flash)."""
+        if self._pending is None or self._camera is None:
+            return
+        new, variant = self._pending
+        old_live = self._worker is not None and self._worker.state == CameraState.LIVE
+        failed = new.state in (
+            CameraState.OFFLINE,
+            CameraState.AUTH_FAILED,
+            CameraState.UNSUPPORTED,
+        )
+        if new.latest.get() is None and not (failed and not old_live):
+            return
+        if self._worker is not None:
+            self._manager.release(self._camera.id, self, self._variant)
+        self._worker, self._variant, self._pending = new, variant, None
 
     # --- display timer -----------------------------------------------------
     def refresh(self) -> None:
         """Pulls the newest frame and state; repaints. Called by the wall's display timer."""
+        self._finish_switch()
         w = self._worker
         if w is None:
             return
         frame = w.latest.get()
-        if frame is not None and (self._image is None or frame.seq != self._image.frame.seq):
+        if frame is not None and (self._image is None or frame is not self._image.frame):
             self._image = FrameImage(frame)
+            self._frames_shown += 1
         self._state = w.state
         self._age = w.frame_age()
         self.update()
@@ -137,7 +213,10 @@ class CameraTile(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         if self._camera is not None and self._worker is not None:
-            self._manager.set_target_size(self._camera.id, self, self.width(), self.height())
+            self._send_size(self._variant)
+            if self._pending is not None:
+                self._send_size(self._pending[1])
+            self._consider_switch()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         self.double_clicked.emit(self)
@@ -237,6 +316,8 @@ class CameraTile(QWidget):
         # bottom-right: state pill + frame age
         color = theme.STATE_COLORS.get(self._state.value, QColor("white"))
         text = f"● {self._state.label}  {format_age(self._age)}"
+        if self._variant == "sub":
+            text += "  · SD"
         tw = fm.horizontalAdvance(text) + 12
         pill = QRectF(r.width() - tw - 4, r.height() - bar_h - 3, tw, bar_h)
         p.setPen(Qt.PenStyle.NoPen)

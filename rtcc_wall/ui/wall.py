@@ -28,6 +28,7 @@ class WallWidget(QWidget):
         *,
         layout: str = "3x3",
         display_fps: int = 15,
+        substream_below_px: int = 640,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -35,7 +36,10 @@ class WallWidget(QWidget):
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(2)
-        self._tiles = [CameraTile(i, manager, self) for i in range(MAX_TILES)]
+        self._tiles = [
+            CameraTile(i, manager, self, substream_below_px=substream_below_px)
+            for i in range(MAX_TILES)
+        ]
         for t in self._tiles:
             t.hide()
             t.double_clicked.connect(self._toggle_maximize)

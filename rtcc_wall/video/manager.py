@@ -20,11 +20,12 @@ with one deadline.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from rtcc_wall.core.cameras import Camera
 from rtcc_wall.core.roads import RoadNetwork
@@ -46,6 +47,11 @@ WATCHDOG_PERIOD_S = 0.25
 #: Vehicles in the demo town: with 1,200, city cameras have a vehicle in view
 #: about 85 % of the time (500 gave 69 %); the world costs ~1.8 ms per simulated second.
 SIM_VEHICLES = 1200
+
+#: Which of a camera's streams: its main stream or its low-resolution sub-stream.
+Variant = Literal["main", "sub"]
+StreamKey = tuple[str, Variant]
+
 
 class StreamManager:
     """Starts and stops camera workers as consumers come and go."""
@@ -71,11 +77,11 @@ class StreamManager:
         self._sim_size = sim_size
         self._worker_options = dict(worker_options or {})
         self._lock = threading.RLock()
-        self._workers: dict[str, CameraWorker] = {}
+        self._workers: dict[StreamKey, CameraWorker] = {}
         # released workers that may still be ending: shutdown() must wait for them too,
         # or the process exits with a thread inside OpenCV (observed: abort at exit)
         self._stopping: list[CameraWorker] = []
-        self._consumers: dict[str, dict[Hashable, tuple[int, int] | None]] = {}
+        self._consumers: dict[StreamKey, dict[Hashable, tuple[int, int] | None]] = {}
         self._world: SimWorld | None = None
         self._world_lock = threading.Lock()
         self._closed = False
@@ -85,70 +91,96 @@ class StreamManager:
         use_rtsp_over_tcp()
 
     # ------------------------------------------------------------------ consumers
-    def acquire(self, camera_id: str, consumer: Hashable) -> CameraWorker:
-        """The camera's worker, started if needed; ``consumer`` now holds it."""
+    def has_sub_stream(self, camera_id: str) -> bool:
+        cam = self._cameras.get(camera_id)
+        return cam is not None and bool(cam.sub_stream)
+
+    def acquire(
+        self, camera_id: str, consumer: Hashable, variant: Variant = "main"
+    ) -> CameraWorker:
+        """The worker of one of the camera's streams, started if needed; ``consumer`` holds it.
+
+        ``variant="sub"`` falls back to the main stream when the camera has no sub-stream.
+        """
         with self._lock:
             if self._closed:
                 raise RuntimeError("stream manager is shut down")
             camera = self._cameras.get(camera_id)
             if camera is None:
                 raise KeyError(f"unknown camera {camera_id!r}")
-            holders = self._consumers.setdefault(camera_id, {})
+            key = self._key(camera_id, variant)
+            holders = self._consumers.setdefault(key, {})
             holders.setdefault(consumer, None)
-            worker = self._workers.get(camera_id)
+            worker = self._workers.get(key)
             if worker is None:
+                if key[1] == "sub":
+                    camera = dataclasses.replace(camera, stream=camera.sub_stream or "")
                 worker = self._new_worker(camera)
-                self._workers[camera_id] = worker
-                self._apply_size(camera_id)
+                self._workers[key] = worker
+                self._apply_size(key)
                 worker.start()
                 self._ensure_watchdog()
             return worker
 
-    def release(self, camera_id: str, consumer: Hashable) -> None:
+    def release(self, camera_id: str, consumer: Hashable, variant: Variant = "main") -> None:
         """``consumer`` no longer looks; the worker stops when nobody does (no waiting)."""
         with self._lock:
-            holders = self._consumers.get(camera_id)
+            key = self._key(camera_id, variant)
+            holders = self._consumers.get(key)
             if holders is None or consumer not in holders:
                 return
             del holders[consumer]
             if holders:
-                self._apply_size(camera_id)
+                self._apply_size(key)
                 return
-            del self._consumers[camera_id]
-            worker = self._workers.pop(camera_id, None)
+            del self._consumers[key]
+            worker = self._workers.pop(key, None)
             self._stopping = [w for w in self._stopping if w.running]
             if worker is not None:
                 self._stopping.append(worker)
         if worker is not None:
             worker.request_stop()
 
-    def set_target_size(self, camera_id: str, consumer: Hashable, w: int, h: int) -> None:
+    def set_target_size(
+        self, camera_id: str, consumer: Hashable, w: int, h: int, variant: Variant = "main"
+    ) -> None:
         """The consumer's display box; the worker decodes for the largest box of all."""
         with self._lock:
-            holders = self._consumers.get(camera_id)
+            key = self._key(camera_id, variant)
+            holders = self._consumers.get(key)
             if holders is None or consumer not in holders:
                 return
             holders[consumer] = (max(1, int(w)), max(1, int(h)))
-            self._apply_size(camera_id)
+            self._apply_size(key)
 
-    def _apply_size(self, camera_id: str) -> None:
-        worker = self._workers.get(camera_id)
-        sizes = [s for s in self._consumers.get(camera_id, {}).values() if s is not None]
+    def _key(self, camera_id: str, variant: Variant) -> StreamKey:
+        if variant == "sub" and self.has_sub_stream(camera_id):
+            return (camera_id, "sub")
+        return (camera_id, "main")
+
+    def _apply_size(self, key: StreamKey) -> None:
+        worker = self._workers.get(key)
+        sizes = [s for s in self._consumers.get(key, {}).values() if s is not None]
         if worker is not None and sizes:
             worker.set_target_size(max(s[0] for s in sizes), max(s[1] for s in sizes))
 
-    def worker(self, camera_id: str) -> CameraWorker | None:
+    def worker(self, camera_id: str, variant: Variant = "main") -> CameraWorker | None:
         with self._lock:
-            return self._workers.get(camera_id)
+            return self._workers.get(self._key(camera_id, variant))
 
     def running_ids(self) -> list[str]:
-        """Cameras with a worker (held by at least one consumer), sorted."""
+        """Cameras with at least one running stream worker, sorted."""
+        with self._lock:
+            return sorted({cid for cid, _variant in self._workers})
+
+    def running_streams(self) -> list[StreamKey]:
+        """(camera id, variant) of every running worker, sorted."""
         with self._lock:
             return sorted(self._workers)
 
-    def consumers(self, camera_id: str) -> int:
+    def consumers(self, camera_id: str, variant: Variant = "main") -> int:
         with self._lock:
-            return len(self._consumers.get(camera_id, {}))
+            return len(self._consumers.get(self._key(camera_id, variant), {}))
 
     # ------------------------------------------------------------------ lifecycle
     def shutdown(self, timeout_s: float = 2.0) -> bool:

@@ -45,21 +45,39 @@ class FakeWorker:
 
 
 class FakeManager:
-    def __init__(self) -> None:
-        self.workers: dict[str, FakeWorker] = {}
-        self.holders: dict[str, set[int]] = {}
+    """Same interface as StreamManager; one FakeWorker per (camera, variant)."""
 
-    def acquire(self, camera_id: str, consumer: object) -> FakeWorker:
-        self.holders.setdefault(camera_id, set()).add(id(consumer))
-        return self.workers.setdefault(camera_id, FakeWorker(camera_id))
+    def __init__(self, with_sub: set[str] | None = None) -> None:
+        self.with_sub = with_sub or set()
+        self.workers: dict[tuple[str, str], FakeWorker] = {}
+        self.holders: dict[tuple[str, str], set[int]] = {}
 
-    def release(self, camera_id: str, consumer: object) -> None:
-        self.holders.get(camera_id, set()).discard(id(consumer))
+    def has_sub_stream(self, camera_id: str) -> bool:
+        return camera_id in self.with_sub
 
-    def set_target_size(self, camera_id: str, consumer: object, w: int, h: int) -> None:
-        self.workers[camera_id].target = (w, h)
+    def _key(self, camera_id: str, variant: str) -> tuple[str, str]:
+        return (camera_id, variant if camera_id in self.with_sub else "main")
+
+    def acquire(self, camera_id: str, consumer: object, variant: str = "main") -> FakeWorker:
+        key = self._key(camera_id, variant)
+        self.holders.setdefault(key, set()).add(id(consumer))
+        return self.workers.setdefault(key, FakeWorker(camera_id))
+
+    def release(self, camera_id: str, consumer: object, variant: str = "main") -> None:
+        self.holders.get(self._key(camera_id, variant), set()).discard(id(consumer))
+
+    def set_target_size(
+        self, camera_id: str, consumer: object, w: int, h: int, variant: str = "main"
+    ) -> None:
+        self.workers[self._key(camera_id, variant)].target = (w, h)
+
+    def worker(self, camera_id: str, variant: str = "main") -> FakeWorker:
+        return self.workers[self._key(camera_id, variant)]
 
     def running_ids(self) -> set[str]:
+        return {k[0] for k, v in self.holders.items() if v}
+
+    def running_streams(self) -> set[tuple[str, str]]:
         return {k for k, v in self.holders.items() if v}
 
     def shutdown(self) -> None:

@@ -51,7 +51,7 @@ def test_tile_shows_frame_state_and_age(
     cid = next(iter(demo_loaded.cameras))
     wall.set_cameras([cid])
     tile = wall.tiles()[0]
-    worker = fake_manager.workers[cid]
+    worker = fake_manager.worker(cid)
     # the tile asked its worker for frames of its own size
     qtbot.waitUntil(lambda: worker.target == (tile.width(), tile.height()))
     worker.state = CameraState.LIVE
@@ -87,3 +87,45 @@ def test_empty_tile_and_place_camera(qtbot: QtBot, demo_loaded, fake_manager: Fa
     assert wall.camera_ids().count(ids[1]) == 1
     img = wall.tiles()[3].grab().toImage()
     assert img.pixelColor(5, 5) != QColor("white")
+
+
+def test_small_tile_uses_sub_stream_and_maximize_switches_without_flash(
+    qtbot: QtBot, demo_loaded
+) -> None:  # type: ignore[no-untyped-def]
+    ids = list(demo_loaded.cameras)[:16]
+    manager = FakeManager(with_sub={ids[5]})
+    wall = _wall(qtbot, demo_loaded, manager, "4x4")
+    wall.resize(1200, 700)  # tiles about 300 px wide: below the 640 px threshold
+    wall.set_cameras(ids)
+    tile = wall.tiles()[5]
+    qtbot.waitUntil(lambda: tile.variant == "sub")
+    assert (ids[5], "sub") in manager.running_streams()
+    assert (ids[5], "main") not in manager.running_streams()
+    # cameras without a sub-stream stay on their main stream
+    assert wall.tiles()[0].variant == "main"
+    sub = manager.worker(ids[5], "sub")
+    sub.state = CameraState.LIVE
+    sub.push((200, 40, 40))  # blue picture from the sub-stream
+    qtbot.waitUntil(lambda: tile.has_live_picture)
+
+    wall.toggle_maximize(5)  # now about 1200 px wide: main stream wanted
+    qtbot.waitUntil(lambda: (ids[5], "main") in manager.running_streams())
+    # until the main stream delivers, the tile keeps the sub-stream's picture (no black flash)
+    for _ in range(5):
+        qtbot.wait(40)
+        assert tile.variant == "sub"
+        img = tile.grab().toImage()
+        assert img.pixelColor(tile.width() // 2, tile.height() // 2).blue() > 150
+    main = manager.worker(ids[5], "main")
+    main.state = CameraState.LIVE
+    main.push((40, 40, 200))  # red picture from the main stream
+    qtbot.waitUntil(lambda: tile.variant == "main")
+    qtbot.waitUntil(
+        lambda: tile.grab().toImage().pixelColor(tile.width() // 2, tile.height() // 2).red() > 150
+    )
+    assert (ids[5], "sub") not in manager.running_streams()
+
+    wall.toggle_maximize(5)  # back to the grid: back to the sub-stream
+    qtbot.waitUntil(lambda: (ids[5], "sub") in manager.running_streams())
+    sub.push((200, 40, 40))
+    qtbot.waitUntil(lambda: tile.variant == "sub")
