@@ -142,14 +142,21 @@ def create_window(
 ) -> tuple[MainWindow, StreamManager]:
     """Phase two's core: the stream manager and the main window (a QApplication must exist)."""
     from rtcc_wall.ui.main_window import MainWindow
+    from rtcc_wall.ui.messages import BridgeLogHandler, MessageBridge
     from rtcc_wall.video.manager import StreamManager
 
+    bridge = MessageBridge()
     manager = StreamManager(
         loaded.cameras,
         network_provider=lambda: loaded.network,
         stale_after_s=loaded.config.wall.stale_after_s,
+        on_state=bridge.camera_state,
     )
-    return MainWindow(loaded, manager, demo=demo, layout=layout), manager
+    window = MainWindow(loaded, manager, demo=demo, layout=layout, messages=bridge)
+    handler = BridgeLogHandler(bridge)
+    logging.getLogger("rtcc_wall").addHandler(handler)
+    window.destroyed.connect(lambda: logging.getLogger("rtcc_wall").removeHandler(handler))
+    return window, manager
 
 
 def _show_config_problems(e: ConfigError) -> None:

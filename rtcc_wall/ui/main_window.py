@@ -19,6 +19,7 @@ from rtcc_wall.core.incidents import Incident
 from rtcc_wall.core.spatial import CameraIndex
 from rtcc_wall.ui.incident_panel import IncidentPanel
 from rtcc_wall.ui.map_view import MapView
+from rtcc_wall.ui.messages import MessageBridge
 from rtcc_wall.ui.wall import GRID_SIZES, MAX_TILES, WallWidget
 from rtcc_wall.video.manager import StreamManager
 
@@ -39,8 +40,11 @@ class MainWindow(QMainWindow):
         *,
         demo: bool,
         layout: str | None = None,
+        messages: MessageBridge | None = None,
     ) -> None:
         super().__init__()
+        self.messages = messages or MessageBridge(self)
+        self.messages.posted.connect(self._show_message)
         self.loaded = loaded
         self.manager = manager
         self.demo = demo
@@ -161,6 +165,10 @@ class MainWindow(QMainWindow):
         if problems:
             text += f" · {problems} with problems"
         self._status.setText(text + "  ")
+
+    def _show_message(self, level: str, text: str) -> None:
+        prefix = {"error": "⛔ ", "warning": "⚠ "}.get(level, "")
+        self.statusBar().showMessage(prefix + text, 10_000)
 
     # --- actions -------------------------------------------------------------------
     def _camera_clicked(self, camera_id: str) -> None:

@@ -1,0 +1,65 @@
+"""One message path: everything the operator should read reaches the status bar here.
+
+Camera state changes (from camera threads), warnings logged anywhere in
+rtcc_wall, and uncaught exceptions all go through ``MessageBridge.post``,
+which is safe to call from any thread: it emits a Qt signal, and Qt queues a
+signal emitted on another thread to the receiver's (GUI) thread. Every text
+is redacted on the way in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+
+from PySide6.QtCore import QObject, Signal
+
+from rtcc_wall.core.cameras import CameraState
+from rtcc_wall.core.redact import redact
+
+#: States worth telling the operator about in the status bar (LIVE is shown on the tile).
+_NOTEWORTHY = {
+    CameraState.OFFLINE: "warning",
+    CameraState.AUTH_FAILED: "error",
+    CameraState.UNSUPPORTED: "error",
+    CameraState.STALE: "warning",
+    CameraState.DENIED: "warning",
+}
+
+
+class MessageBridge(QObject):
+    posted = Signal(str, str)  # level ("info" / "warning" / "error"), text
+
+    def __init__(self, parent: QObject | None = None, history: int = 200) -> None:
+        super().__init__(parent)
+        self.history: deque[tuple[str, str]] = deque(maxlen=history)
+        self.posted.connect(self._remember)
+
+    def post(self, level: str, text: str) -> None:
+        """Thread-safe: may be called from any thread."""
+        self.posted.emit(level, redact(text))
+
+    def _remember(self, level: str, text: str) -> None:
+        self.history.append((level, text))
+
+    def camera_state(self, camera_id: str, state: CameraState, detail: str) -> None:
+        """A ``StreamManager`` ``on_state`` callback (runs on camera threads)."""
+        level = _NOTEWORTHY.get(state)
+        if level is not None:
+            suffix = f": {detail}" if detail else ""
+            self.post(level, f"Camera {camera_id} {state.label.lower()}{suffix}")
+
+
+class BridgeLogHandler(logging.Handler):
+    """Sends WARNING and worse log records to the status bar."""
+
+    def __init__(self, bridge: MessageBridge) -> None:
+        super().__init__(logging.WARNING)
+        self._bridge = bridge
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except (TypeError, ValueError):
+            text = str(record.msg)
+        self._bridge.post("error" if record.levelno >= logging.ERROR else "warning", text)
