@@ -10,10 +10,17 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rtcc_wall import __version__
 from rtcc_wall.core.redact import redact
 from rtcc_wall.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rtcc_wall.config.loader import LoadedConfig
+    from rtcc_wall.core.cameras import Camera
+    from rtcc_wall.video.sim import SimWorld
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -24,7 +31,7 @@ def _gui_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="rtcc-wall",
         description="Video wall for a Real Time Crime Center. "
-        "Subcommands: check-config, nearby (run 'rtcc-wall SUBCOMMAND --help').",
+        "Subcommands: check-config, nearby, probe (run 'rtcc-wall SUBCOMMAND --help').",
     )
     p.add_argument("--version", action="version", version=f"rtcc-wall {__version__}")
     p.add_argument("--config", metavar="FILE", help="configuration file (default: see README)")
@@ -130,6 +137,119 @@ def cmd_nearby(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _probe_target(
+    args: argparse.Namespace,
+) -> tuple[Camera | None, LoadedConfig | None, str | None]:
+    """(camera, loaded config or None, error message or None) for ``probe``'s argument.
+
+    A camera id of the config wins; anything else must be a stream URL (or an
+    existing file). The config is only required when it was asked for
+    (``--config``) or when a sim:// camera needs its road network.
+    """
+    from rtcc_wall.config.loader import load_config
+    from rtcc_wall.core.cameras import make_camera
+    from rtcc_wall.core.geo import LocalProjection
+    from rtcc_wall.core.streams import StreamUrlError, parse_stream_url
+    from rtcc_wall.paths import discover_config
+
+    path, origin = discover_config(args.config)
+    loaded = None
+    config_error: ConfigError | None = None
+    try:
+        loaded = load_config(path)
+    except ConfigError as e:
+        config_error = e
+    if config_error is not None and origin == "argument":
+        _print_problems(config_error)
+        return None, None, f"{path}: the configuration has problems"
+    arg = args.target
+    if loaded is not None and arg in loaded.cameras:
+        return loaded.cameras[arg], loaded, None
+    try:
+        spec = parse_stream_url(arg)
+    except StreamUrlError as e:
+        return None, None, redact(str(e))
+    if spec.kind == "file" and "://" not in arg and not Path(arg).exists():
+        where = f" in {path}" if loaded is not None else ""
+        return None, None, redact(f"{arg!r} is neither a camera id{where} nor an existing file")
+    if spec.kind == "sim" and loaded is None:
+        return None, None, "sim:// cameras need the road network of a configuration (--config)"
+    projection = loaded.projection if loaded is not None else LocalProjection(0.0, 0.0)
+    lon, lat = (projection.lon0, projection.lat0) if loaded is not None else (0.0, 0.0)
+    camera = make_camera(
+        id="probe",
+        name="probe",
+        ownership="city",
+        lon=lon,
+        lat=lat,
+        heading_deg=0.0,
+        fov_deg=60.0,
+        range_m=50.0,
+        stream=arg,
+        transport=args.transport or "tcp",
+        projection=projection,
+    )
+    return camera, loaded, None
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    import dataclasses
+    import threading
+
+    from rtcc_wall.video.probe import StateChange, probe_camera
+
+    if args.seconds <= 0:
+        print("--seconds must be positive", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    camera, loaded, error = _probe_target(args)
+    if error is not None or camera is None:
+        print(f"rtcc-wall probe: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.transport and camera.transport != args.transport:
+        camera = dataclasses.replace(camera, transport=args.transport)
+
+    world_provider: Callable[[], SimWorld] | None = None
+    if loaded is not None:
+        network = loaded.network
+        world_lock = threading.Lock()
+        worlds: list[SimWorld] = []
+
+        def build_world() -> SimWorld:
+            """The simulated town of the config, built once, on the worker's thread."""
+            from rtcc_wall.video.manager import SIM_VEHICLES
+            from rtcc_wall.video.sim import SimWorld
+
+            with world_lock:
+                if not worlds:
+                    worlds.append(SimWorld(network, vehicles=SIM_VEHICLES))
+                return worlds[0]
+
+        world_provider = build_world
+
+    print_lock = threading.Lock()
+
+    def show(change: StateChange) -> None:
+        with print_lock:
+            print(change.line(), flush=True)
+
+    if not args.json:
+        print(f"probing {camera.id} ({redact(camera.stream)}) for {args.seconds:g} s", flush=True)
+    result = probe_camera(
+        camera,
+        seconds=args.seconds,
+        sim_world_provider=world_provider,
+        on_change=None if args.json else show,
+    )
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        with print_lock:
+            print("summary:")
+            for line in result.summary_lines():
+                print(f"  {line}")
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
 def _sub_parsers() -> dict[
     str, tuple[argparse.ArgumentParser, Callable[[argparse.Namespace], int]]
 ]:
@@ -146,7 +266,28 @@ def _sub_parsers() -> dict[
     near.add_argument("--at", metavar="LON,LAT", type=_lonlat, required=True)
     near.add_argument("--radius", metavar="M", type=float, help="search radius in metres")
     near.add_argument("--json", action="store_true", help="machine-readable output")
-    return {"check-config": (check, cmd_check_config), "nearby": (near, cmd_nearby)}
+    probe = argparse.ArgumentParser(
+        prog="rtcc-wall probe",
+        description="Connect to one camera as a wall tile would (640x360) and report: state "
+        "changes, time to first frame, resolution, codec, fps, reconnects, last error. "
+        "Exit 0 if it delivered frames, 1 if not, 2 on bad input.",
+    )
+    probe.add_argument("--config", metavar="FILE")
+    probe.add_argument(
+        "target", metavar="CAMERA_ID_OR_URL", help="a camera id of the config, or a stream URL"
+    )
+    probe.add_argument(
+        "--seconds", metavar="N", type=float, default=5.0, help="how long to watch (default 5)"
+    )
+    probe.add_argument(
+        "--transport", choices=["tcp", "udp"], help="RTSP transport (default: the camera's)"
+    )
+    probe.add_argument("--json", action="store_true", help="machine-readable output")
+    return {
+        "check-config": (check, cmd_check_config),
+        "nearby": (near, cmd_nearby),
+        "probe": (probe, cmd_probe),
+    }
 
 
 _COORD_OPTIONS = ("--at", "--incident-at")

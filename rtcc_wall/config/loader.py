@@ -322,6 +322,7 @@ def _camera(c: CameraConfig, projection: LocalProjection) -> Camera:
         range_m=c.range_m,
         stream=c.stream,
         sub_stream=c.sub_stream,
+        transport=c.transport,
         projection=projection,
         owner=OwnerInfo(c.owner.name, c.owner.contact) if c.owner else None,
         waiver=(

@@ -62,6 +62,9 @@ class CameraConfig(_Strict):
     range_m: float = Field(gt=0.0, le=2000.0)
     stream: str = Field(min_length=1)
     sub_stream: str | None = None
+    #: RTSP over TCP (default: no smeared frames from lost UDP packets, passes NAT)
+    #: or UDP (some older cameras and NVRs only speak UDP). Ignored for other kinds.
+    transport: Literal["tcp", "udp"] = "tcp"
     owner: Owner | None = None
     waiver: Waiver | None = None
 

@@ -63,6 +63,8 @@ class Camera:
     sub_stream: str | None = None
     owner: OwnerInfo | None = None
     waiver: WaiverInfo | None = None
+    #: RTSP transport, "tcp" or "udp" (validated by the config schema).
+    transport: str = "tcp"
 
     @cached_property
     def fov_polygon(self) -> Polygon:
@@ -104,6 +106,7 @@ def make_camera(
     sub_stream: str | None = None,
     owner: OwnerInfo | None = None,
     waiver: WaiverInfo | None = None,
+    transport: str = "tcp",
 ) -> Camera:
     x, y = projection.to_xy(lon, lat)
     return Camera(
@@ -121,4 +124,5 @@ def make_camera(
         sub_stream=sub_stream,
         owner=owner,
         waiver=waiver,
+        transport=transport,
     )
