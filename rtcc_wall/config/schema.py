@@ -86,6 +86,8 @@ class WallConfig(_Strict):
     stale_after_s: float = Field(default=3.0, gt=0.0, le=600.0)
     #: Frames per second at which tiles repaint.
     display_fps: int = Field(default=15, ge=1, le=60)
+    #: Tiles narrower than this (pixels) play a camera's sub-stream when it has one.
+    substream_below_px: int = Field(default=640, ge=0, le=8000)
 
 
 class IncidentConfig(_Strict):

@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
             loaded.cameras,
             layout=layout or cfg.wall.layout,
             display_fps=cfg.wall.display_fps,
+            substream_below_px=cfg.wall.substream_below_px,
         )
         start = cfg.wall.cameras or list(loaded.cameras)[: GRID_SIZES[self.wall.layout_name] ** 2]
         self.wall.set_cameras(start)

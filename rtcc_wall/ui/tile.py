@@ -25,12 +25,24 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from rtcc_wall.core.cameras import Camera, CameraState
+from rtcc_wall.core.redact import redact
 from rtcc_wall.ui import theme
 from rtcc_wall.ui.images import FrameImage
 
 if TYPE_CHECKING:
     from rtcc_wall.video.manager import StreamManager, Variant
     from rtcc_wall.video.worker import CameraWorker
+
+
+_STATE_TEXT: dict[CameraState, str] = {
+    CameraState.IDLE: "Starting …",
+    CameraState.CONNECTING: "Connecting …",
+    CameraState.RECONNECTING: "Connection lost — reconnecting …",
+    CameraState.OFFLINE: "Camera offline — retrying",
+    CameraState.AUTH_FAILED: "Authentication failed — check the camera's user name and password",
+    CameraState.UNSUPPORTED: "Stream not supported",
+    CameraState.DENIED: "Access denied",
+}
 
 
 def format_age(age: float | None) -> str:
@@ -93,6 +105,10 @@ class CameraTile(QWidget):
     def variant(self) -> Variant:
         """Which of the camera's streams the tile shows: "main" or "sub"."""
         return self._variant
+
+    def current_frame_source_size(self) -> tuple[int, int] | None:
+        """Decoded size (w, h) of the picture on show, before it was fitted to the tile."""
+        return self._image.frame.source_size if self._image is not None else None
 
     @property
     def frames_shown(self) -> int:
@@ -257,10 +273,18 @@ class CameraTile(QWidget):
             f"Tile {self.index + 1}\nNo camera\nclick a camera on the map",
         )
 
+    def status_text(self) -> str:
+        """What the tile says about a camera that is not live (empty when it is)."""
+        st = self._state
+        if st == CameraState.LIVE:
+            return ""
+        if st == CameraState.STALE:
+            return f"STALE — last frame {format_age(self._age)} ago"
+        return _STATE_TEXT.get(st, st.label)
+
     def _paint_picture(self, p: QPainter, r: QRect) -> None:
         if self._image is None:
-            p.setPen(QColor(theme.TEXT_DIM))
-            p.drawText(r, Qt.AlignmentFlag.AlignCenter, self._state.label.capitalize() + " …")
+            self._paint_status(p, r, self.status_text() or "Waiting for a picture …")
             return
         img = self._image.image
         # The worker already scaled the frame to this tile: draw it centred, 1:1 when it fits.
@@ -278,15 +302,43 @@ class CameraTile(QWidget):
             # Never show an old picture as if it were live.
             p.fillRect(target, QColor(0, 0, 0, 150))
             p.fillRect(target, QBrush(QColor(255, 140, 26, 60), Qt.BrushStyle.BDiagPattern))
-            label = self._state.label
-            if self._state == CameraState.STALE:
-                label = f"STALE — last frame {format_age(self._age)} ago"
-            big = QFont(self.font())
-            big.setBold(True)
-            big.setPointSizeF(max(9.0, min(16.0, r.height() / 14)))
-            p.setFont(big)
-            p.setPen(theme.STATE_COLORS.get(self._state.value, QColor("white")))
-            p.drawText(target, Qt.AlignmentFlag.AlignCenter, label)
+            self._paint_status(p, target, self.status_text())
+
+    def _paint_status(self, p: QPainter, r: QRect, text: str) -> None:
+        """The state in words, centred, with the camera's last error underneath."""
+        big = QFont(self.font())
+        big.setBold(True)
+        big.setPointSizeF(max(9.0, min(15.0, r.height() / 14)))
+        p.setFont(big)
+        p.setPen(theme.STATE_COLORS.get(self._state.value, QColor("white")))
+        fm = p.fontMetrics()
+        box = r.adjusted(8, 0, -8, 0)
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
+        error = self.last_error
+        if error and self._state != CameraState.LIVE:
+            small = QFont(self.font())
+            small.setPointSizeF(max(7.0, min(9.0, r.height() / 26)))
+            p.setFont(small)
+            p.setPen(QColor(theme.TEXT_DIM))
+            below = QRect(
+                box.left(),
+                r.center().y() + fm.height(),
+                box.width(),
+                r.bottom() - r.center().y() - fm.height(),
+            )
+            p.drawText(
+                below,
+                Qt.AlignmentFlag.AlignHCenter
+                | Qt.AlignmentFlag.AlignTop
+                | Qt.TextFlag.TextWordWrap,
+                p.fontMetrics().elidedText(error, Qt.TextElideMode.ElideMiddle, box.width() * 2),
+            )
+
+    @property
+    def last_error(self) -> str:
+        """The camera's last error, already redacted by the worker."""
+        w = self._worker
+        return redact(getattr(w, "last_error", "") or "") if w is not None else ""
 
     def _paint_overlay(self, p: QPainter, r: QRect) -> None:
         cam = self._camera

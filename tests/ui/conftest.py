@@ -21,6 +21,7 @@ class FakeWorker:
     target: tuple[int, int] = (0, 0)
     seq: int = 0
     captured_at: float | None = None
+    last_error: str = ""
 
     def frame_age(self, now: float | None = None) -> float | None:
         if self.captured_at is None:
