@@ -83,8 +83,9 @@ class MainWindow(QMainWindow):
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(self.wall)
         main.addWidget(side)
-        main.setStretchFactor(0, 5)
-        main.setStretchFactor(1, 3)
+        # the wall gets about two thirds of the width: pictures first
+        main.setStretchFactor(0, 2)
+        main.setStretchFactor(1, 1)
         main.setChildrenCollapsible(False)
         self.setCentralWidget(main)
         self._splitter = main
