@@ -145,9 +145,7 @@ def draw_stamp(ms: int, width: int, height: int) -> U8:
     return img
 
 
-def read_stamp(
-    gray: U8, source_size: tuple[int, int], now_ms: int | None = None
-) -> int | None:
+def read_stamp(gray: U8, source_size: tuple[int, int], now_ms: int | None = None) -> int | None:
     """The send time (ms since the epoch) drawn in ``gray``, or None when it cannot be read.
 
     ``gray`` is a 2-D picture (a luma plane, or one channel of BGRA) showing
