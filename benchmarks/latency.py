@@ -228,7 +228,7 @@ def app_measure(
     app = QApplication.instance() or QApplication(sys.argv[:1])
     cams = cameras_for([url], prefix="stamp")
     manager = StreamManager(cams, network_provider=None)
-    wall = WallWidget(manager, cams, layout="1x1", display_fps=fps)
+    wall = WallWidget(manager, cams, layout="1x1")  # the app's default display rate
     wall.resize(*window)
     wall.show()
     app.processEvents()
@@ -366,7 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
 
-    print(f"tile {tile_size[0]}x{tile_size[1]}, display timer {fps} Hz; run took {elapsed:.0f} s")
+    print(f"tile {tile_size[0]}x{tile_size[1]}, stream {fps} fps, app default display timer; "
+          f"run took {elapsed:.0f} s")
     print()
     print("latency (time shown/decoded - time sent; one clock)")
     print(f"  app (wall tile, painted)     {_fmt_lat(app_samples)}")

@@ -41,9 +41,10 @@ def grid_features(segments: int) -> list[dict[str, Any]]:
     n = max(2, round((1 + math.sqrt(1 + 2 * segments)) / 2))
     feats: list[dict[str, Any]] = []
     for i in range(n):
-        fixed = P.lat0 + i * STEP
-        row = [[P.lon0 + k * STEP / 2, fixed + (STEP / 7 if k % 2 else 0.0)] for k in range(2 * n - 1)]
-        col = [[P.lon0 + i * STEP + (STEP / 7 if k % 2 else 0.0), P.lat0 + k * STEP / 2] for k in range(2 * n - 1)]
+        along = [k * STEP / 2 for k in range(2 * n - 1)]
+        bend = [STEP / 7 if k % 2 else 0.0 for k in range(2 * n - 1)]
+        row = [[P.lon0 + a, P.lat0 + i * STEP + b] for a, b in zip(along, bend, strict=True)]
+        col = [[P.lon0 + i * STEP + b, P.lat0 + a] for a, b in zip(along, bend, strict=True)]
         for j, coords in enumerate((row, col)):
             props = {
                 "highway": "residential" if i % 5 else "primary",

@@ -84,8 +84,8 @@ class WallConfig(_Strict):
     cameras: list[str] = Field(default_factory=list)
     #: A tile whose camera sent no frame for this long is shown as stale.
     stale_after_s: float = Field(default=3.0, gt=0.0, le=600.0)
-    #: Frames per second at which tiles repaint.
-    display_fps: int = Field(default=15, ge=1, le=60)
+    #: How often tiles look for a new picture (they repaint only when it changed).
+    display_fps: int = Field(default=60, ge=1, le=120)
     #: Tiles narrower than this (pixels) play a camera's sub-stream when it has one.
     substream_below_px: int = Field(default=640, ge=0, le=8000)
 

@@ -9,6 +9,7 @@ can never be mistaken for live video.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     from rtcc_wall.video.manager import StreamManager, Variant
     from rtcc_wall.video.worker import CameraWorker
 
+
+#: Without a new picture, a tile repaints this often (its frame age keeps counting).
+AGE_REPAINT_S = 0.25
 
 _STATE_TEXT: dict[CameraState, str] = {
     CameraState.IDLE: "Starting …",
@@ -84,6 +88,7 @@ class CameraTile(QWidget):
         self._selected = False
         self._highlight = False
         self._frames_shown = 0
+        self._painted_at = 0.0
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(QSize(120, 80))
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -206,18 +211,32 @@ class CameraTile(QWidget):
 
     # --- display timer -----------------------------------------------------
     def refresh(self) -> None:
-        """Pulls the newest frame and state; repaints. Called by the wall's display timer."""
+        """Pulls the newest frame and state; repaints only what changed.
+
+        Called by the wall's display timer, which runs faster than any camera
+        so that a new picture waits at most one short tick. A tile repaints
+        when a new picture or a new state arrives, and otherwise only a few
+        times a second so that the frame age it shows keeps counting.
+        """
         self._finish_switch()
         w = self._worker
         if w is None:
             return
+        dirty = False
         frame = w.latest.get()
         if frame is not None and (self._image is None or frame is not self._image.frame):
             self._image = FrameImage(frame)
             self._frames_shown += 1
-        self._state = w.state
+            dirty = True
+        state = w.state
+        if state != self._state:
+            self._state = state
+            dirty = True
         self._age = w.frame_age()
-        self.update()
+        now = time.monotonic()
+        if dirty or now - self._painted_at >= AGE_REPAINT_S:
+            self._painted_at = now
+            self.update()
 
     # --- Qt events ---------------------------------------------------------
     def showEvent(self, event: object) -> None:  # noqa: N802 - Qt naming

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from rtcc_wall.core.cameras import Camera
@@ -27,7 +27,7 @@ class WallWidget(QWidget):
         cameras: dict[str, Camera],
         *,
         layout: str = "3x3",
-        display_fps: int = 15,
+        display_fps: int = 60,
         substream_below_px: int = 640,
         parent: QWidget | None = None,
     ) -> None:
@@ -48,7 +48,10 @@ class WallWidget(QWidget):
         self._layout = layout
         self._maximized: CameraTile | None = None
         self._selected: CameraTile | None = None
+        # Polls the tiles' newest frames; faster than the cameras so that a new
+        # picture waits at most one short tick (tiles repaint only on change).
         self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(max(1, round(1000 / display_fps)))
         self._timer.timeout.connect(self._tick)
         self._timer.start()
