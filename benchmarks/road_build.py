@@ -8,7 +8,7 @@ ratio close to the size ratio (4 with the defaults) and equal times per 100k
 segments; a quadratic step would show as a ratio near 16. Prints numbers only
 (no pass/fail).
 
-    python benchmarks/road_build.py [--sizes 100000 400000] [--repeat 1]
+    python benchmarks/road_build.py [--sizes 100000 400000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def measure(segments: int, repeat: int) -> tuple[int, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs=2, default=[100_000, 400_000])
-    ap.add_argument("--repeat", type=int, default=1, help="best of N builds per size")
+    ap.add_argument("--repeat", type=int, default=3, help="best of N builds per size")
     args = ap.parse_args()
     results = []
     for size in args.sizes:

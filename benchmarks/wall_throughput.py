@@ -9,8 +9,9 @@ What is measured
     file``, the clip itself (paced at its frame rate, looped). The window is
     1920x1080: one 4x4 wall for 16 tiles; a 2x2 grid of 4x4 walls for 64
     (``WallWidget`` holds at most 16 tiles). The display timer runs at the
-    app's default rate (60 Hz; tiles repaint only on a new picture). Clips are made at run time with ffmpeg (``testsrc2``, H.264,
-    no B-frames, 1 s GOP) in a temporary directory.
+    app's default rate (60 Hz; tiles repaint only on a new picture). Clips
+    are made at run time with ffmpeg (``testsrc2``, H.264, no B-frames, 1 s
+    GOP) in a temporary directory.
 
     After all tiles show a picture and a warm-up (default 5 s), over
     ``--seconds`` (default 60) it counts:

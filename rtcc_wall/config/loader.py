@@ -25,7 +25,8 @@ from rtcc_wall.config.schema import CameraConfig, Config
 from rtcc_wall.core.cameras import Camera, OwnerInfo, WaiverInfo, make_camera
 from rtcc_wall.core.geo import LocalProjection
 from rtcc_wall.core.redact import redact
-from rtcc_wall.core.roads import RoadNetwork, load_geojson
+from rtcc_wall.core.roadcache import load_network_cached
+from rtcc_wall.core.roads import RoadNetwork
 from rtcc_wall.core.streams import StreamUrlError, parse_stream_url
 from rtcc_wall.errors import ConfigError, Problem
 
@@ -187,7 +188,7 @@ def load_config(path: str | Path) -> LoadedConfig:
         projection = LocalProjection(config.site.center.lon, config.site.center.lat)
         road_path = _resolve(p, config.site.road_network)
         try:
-            network = load_geojson(road_path, projection)
+            network = load_network_cached(road_path, projection)
         except ConfigError as e:
             problems.append(
                 Problem(

@@ -10,11 +10,13 @@ file's extension; ``roadcache.load_network_cached`` adds an on-disk cache.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import math
 import re
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -402,6 +404,14 @@ def _node_keys(lonlat: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     return inv.reshape(-1).astype(np.int64)
 
 
+def _sorted_unique(a: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """``np.unique`` by sorting (numpy 2's hash-based unique is slower on millions of ints)."""
+    s = np.sort(a)
+    keep = np.ones(len(s), dtype=np.bool_)
+    keep[1:] = s[1:] != s[:-1]
+    return s[keep]
+
+
 def _build_from_arrays(
     lonlat: npt.NDArray[np.float64],
     offsets: npt.NDArray[np.int64],
@@ -423,7 +433,7 @@ def _build_from_arrays(
     inv = inv.reshape(-1)
     nu = len(uniq)
     # in how many distinct lines each position occurs
-    usage = np.bincount(np.unique(line_of * nu + inv) % nu, minlength=nu)
+    usage = np.bincount(_sorted_unique(line_of * nu + inv) % nu, minlength=nu)
     is_first = np.zeros(n, dtype=np.bool_)
     is_first[offsets[:-1]] = True
     is_last = np.zeros(n, dtype=np.bool_)
@@ -449,17 +459,8 @@ def _build_from_arrays(
     seg_len = _segment_lengths(step_len, starts, ends)
 
     seg_line_list = seg_line.tolist()
-    segments = [
-        RoadSegment(
-            xy[s : e + 1],
-            attrs.highway[ln],
-            attrs.name[ln],
-            attrs.oneway[ln],
-            attrs.speed[ln],
-            attrs.feature[ln],
-        )
-        for s, e, ln in zip(starts.tolist(), ends.tolist(), seg_line_list, strict=True)
-    ]
+    with pause_gc():
+        segments = _make_segments(xy, starts, ends, seg_line_list, attrs)
     oneway = np.asarray(attrs.oneway, dtype=np.int64)[seg_line]
     speed = np.asarray(attrs.speed, dtype=np.float64)[seg_line]
     n_seg = len(segments)
@@ -482,6 +483,43 @@ def _build_from_arrays(
         edge_speed_mps=pairs(speed, speed).astype(np.float64),
         source=fname,
     )
+
+
+def _make_segments(
+    xy: npt.NDArray[np.float64],
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    seg_line_list: list[int],
+    attrs: _LineAttrs,
+) -> list[RoadSegment]:
+    return [
+        RoadSegment(
+            xy[s : e + 1],
+            attrs.highway[ln],
+            attrs.name[ln],
+            attrs.oneway[ln],
+            attrs.speed[ln],
+            attrs.feature[ln],
+        )
+        for s, e, ln in zip(starts.tolist(), ends.tolist(), seg_line_list, strict=True)
+    ]
+
+
+@contextlib.contextmanager
+def pause_gc() -> Iterator[None]:
+    """Pauses the cyclic garbage collector while many long-lived objects are made.
+
+    Creating a million segments would otherwise trigger collections that walk
+    the whole heap again and again (super-linear time); reference counting still
+    frees memory meanwhile, and the collector is resumed as it was.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _segment_lengths(
