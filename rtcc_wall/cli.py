@@ -7,6 +7,7 @@ config, a bad argument).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
     from rtcc_wall.config.loader import LoadedConfig
     from rtcc_wall.core.cameras import Camera
     from rtcc_wall.video.sim import SimWorld
+
+if TYPE_CHECKING:
+    from rtcc_wall.core.routing import EscapeAnalysis
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -250,6 +254,92 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+def _iso_time(text: str) -> dt.datetime:
+    try:
+        t = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 time like 2026-11-27T14:05:00+01:00, got {text!r}"
+        ) from None
+    return t if t.tzinfo else t.astimezone()  # naive: the machine's local time
+
+
+def cmd_routes(args: argparse.Namespace) -> int:
+    from rtcc_wall.config.loader import load_config
+    from rtcc_wall.core.routing import CameraFovIndex, RoutingError, RoutingGraph, analyze
+    from rtcc_wall.paths import discover_config
+
+    if not 0 <= args.minutes <= 60:
+        print("rtcc-wall routes: --minutes must be between 0 and 60", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not 1 <= args.routes <= 12:
+        print("rtcc-wall routes: --routes must be between 1 and 12", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    path, _origin = discover_config(args.config)
+    try:
+        loaded = load_config(path)
+    except ConfigError as e:
+        _print_problems(e)
+        return EXIT_BAD_INPUT
+    lon, lat = args.at
+    x, y = loaded.projection.to_xy(lon, lat)
+    at = args.time or dt.datetime.now().astimezone()
+    graph = RoutingGraph.from_network(loaded.network, ignore_oneway=args.ignore_oneway)
+    try:
+        result = analyze(
+            graph,
+            CameraFovIndex(loaded.cameras.values()),
+            x,
+            y,
+            at=at,
+            minutes=args.minutes,
+            routes=args.routes,
+        )
+    except RoutingError as e:
+        print(f"rtcc-wall routes: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    _print_routes(result)
+    return EXIT_OK
+
+
+def _print_routes(result: EscapeAnalysis) -> None:
+    def clock(t: dt.datetime) -> str:
+        return t.astimezone().strftime("%H:%M:%S")
+
+    def mmss(s: float) -> str:
+        return f"{int(s // 60)}:{int(s % 60):02d}"
+
+    st = result.start
+    print(
+        f"Incident {result.at.astimezone():%Y-%m-%d %H:%M:%S %Z}, {result.minutes:g} min horizon, "
+        f"speed {result.speed.slow:g}-{result.speed.fast:g} x limit"
+        + (", one-way ignored" if result.ignore_oneway else "")
+    )
+    print(f"  snapped {st.snap_distance_m:.0f} m to the nearest road")
+    reach = result.area.reachable_nodes(result.minutes)
+    print(f"  reachable: {int(reach.sum())} of {len(reach)} intersections")
+    choke = {c.camera.id for c in result.choke_points}
+    for r in result.routes:
+        print(
+            f"\nRoute {r.index + 1} ({r.destination_kind}, heading {r.bearing_deg:.0f}°): "
+            f"{r.length_m / 1000:.2f} km, {mmss(r.earliest_s)}-{mmss(r.latest_s)} min:s"
+        )
+        if not r.cameras:
+            print("    no camera on this route")
+        for c in r.cameras:
+            flag = "  CHOKE POINT" if c.camera.id in choke else ""
+            print(
+                f"    {c.camera.id:<10} {c.camera.name[:34]:<34} +{mmss(c.earliest_s)}..+"
+                f"{mmss(c.latest_s)}  ({clock(c.earliest_at)}-{clock(c.latest_at)}){flag}"
+            )
+        gaps = sum(g.length_m for g in r.coverage_gaps)
+        if r.coverage_gaps:
+            print(f"    unseen stretches: {len(r.coverage_gaps)}, {gaps:.0f} m in all")
+
+
 def _sub_parsers() -> dict[
     str, tuple[argparse.ArgumentParser, Callable[[argparse.Namespace], int]]
 ]:
@@ -283,10 +373,29 @@ def _sub_parsers() -> dict[
         "--transport", choices=["tcp", "udp"], help="RTSP transport (default: the camera's)"
     )
     probe.add_argument("--json", action="store_true", help="machine-readable output")
+    routes = argparse.ArgumentParser(
+        prog="rtcc-wall routes",
+        description="Escape routes from an incident point: the reachable area, distinct routes "
+        "and, for each camera along them, when a fleeing vehicle could pass. JSON schema: README.",
+    )
+    routes.add_argument("--config", metavar="FILE")
+    routes.add_argument("--at", metavar="LON,LAT", type=_lonlat, required=True)
+    routes.add_argument(
+        "--time", metavar="ISO8601", type=_iso_time, help="incident time (default: now)"
+    )
+    routes.add_argument(
+        "--minutes", metavar="N", type=float, default=10.0, help="time since the incident (0-60)"
+    )
+    routes.add_argument(
+        "--ignore-oneway", action="store_true", help="assume the driver ignores one-way streets"
+    )
+    routes.add_argument("--routes", metavar="K", type=int, default=7, help="how many routes (1-12)")
+    routes.add_argument("--json", action="store_true", help="machine-readable output")
     return {
         "check-config": (check, cmd_check_config),
         "nearby": (near, cmd_nearby),
         "probe": (probe, cmd_probe),
+        "routes": (routes, cmd_routes),
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -9,6 +11,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QSizePolicy,
     QSplitter,
+    QTabWidget,
     QToolBar,
     QWidget,
 )
@@ -16,7 +19,9 @@ from PySide6.QtWidgets import (
 from rtcc_wall import __version__
 from rtcc_wall.config.loader import LoadedConfig
 from rtcc_wall.core.incidents import Incident
+from rtcc_wall.core.routing import EscapeAnalysis
 from rtcc_wall.core.spatial import CameraIndex
+from rtcc_wall.ui.escape import EscapeRunner, RoutesPanel, route_colour
 from rtcc_wall.ui.incident_panel import IncidentPanel
 from rtcc_wall.ui.map_view import MapView
 from rtcc_wall.ui.messages import MessageBridge
@@ -75,9 +80,21 @@ class MainWindow(QMainWindow):
         self.panel.clear_requested.connect(self.clear_incident)
         self.panel.camera_activated.connect(self._camera_clicked)
 
+        self.routes_panel = RoutesPanel()
+        self.routes_panel.minutes_changed.connect(self._minutes_changed)
+        self.routes_panel.ignore_oneway_changed.connect(lambda _on: self._start_escape())
+        self.routes_panel.route_selected.connect(self._route_selected)
+        self.routes_panel.route_to_wall.connect(self.route_order_on_wall)
+        self.escape = EscapeRunner(loaded.network, list(loaded.cameras.values()), self)
+        self.escape.finished.connect(self._escape_ready)
+        self.escape.failed.connect(self._escape_failed)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.panel, "Nearby cameras")
+        self.tabs.addTab(self.routes_panel, "Escape routes")
+
         side = QSplitter(Qt.Orientation.Vertical)
         side.addWidget(self.map)
-        side.addWidget(self.panel)
+        side.addWidget(self.tabs)
         side.setStretchFactor(0, 3)
         side.setStretchFactor(1, 2)
         main = QSplitter(Qt.Orientation.Horizontal)
@@ -178,12 +195,72 @@ class MainWindow(QMainWindow):
         cam = self.loaded.cameras[camera_id]
         self.statusBar().showMessage(f"{cam.name} on tile {idx + 1}", 4000)
 
-    def set_incident(self, x: float, y: float) -> None:
+    def set_incident(self, x: float, y: float, at: dt.datetime | None = None) -> None:
         lon, lat = self.loaded.projection.to_lonlat(x, y)
         self.incident = Incident(
             x=x, y=y, lon=lon, lat=lat, radius_m=float(self.panel.radius.value())
         )
+        if at is not None:
+            self.incident.at = at
         self._refresh_incident()
+        self._start_escape()
+
+    # --- escape routes ---------------------------------------------------------------
+    def _start_escape(self) -> None:
+        inc = self.incident
+        if inc is None:
+            return
+        self.map.clear_escape()
+        self.routes_panel.start_incident(inc.at)
+        self.escape.request(
+            inc.x, inc.y, inc.at, ignore_oneway=self.routes_panel.ignore_oneway.isChecked()
+        )
+
+    def _escape_ready(self, analysis: EscapeAnalysis) -> None:
+        self.routes_panel.show_analysis(analysis)
+        self._minutes_changed(self.routes_panel.minutes)
+        self._route_selected(self.routes_panel.selected_route())
+
+    def _escape_failed(self, text: str) -> None:
+        self.routes_panel.show_error(text)
+        self.messages.post("warning", text)
+
+    def _minutes_changed(self, minutes: float) -> None:
+        a = self.routes_panel.analysis
+        if a is None:
+            return
+        edges, t0, _t1 = a.area.edges_within(minutes)
+        graph = a.area.graph
+        self.map.show_reachable([graph.edge_coords(int(e)) for e in edges], t0, minutes)
+
+    def _route_selected(self, index: int) -> None:
+        a = self.routes_panel.analysis
+        if a is None:
+            return
+        self.map.show_routes([(r.coords, route_colour(r)) for r in a.routes], index)
+
+    def route_order_on_wall(self, index: int) -> None:
+        """Puts a route's cameras on the wall in arrival order, each with its window."""
+        a = self.routes_panel.analysis
+        if a is None or not 0 <= index < len(a.routes):
+            return
+        route = a.routes[index]
+        ids: list[str] = []
+        windows: dict[str, tuple[dt.datetime, dt.datetime]] = {}
+        for c in route.cameras:
+            if c.camera.id not in windows:
+                ids.append(c.camera.id)
+                windows[c.camera.id] = (c.earliest_at, c.latest_at)
+        if not ids:
+            self.statusBar().showMessage(f"Route {index + 1} passes no camera", 6000)
+            return
+        ids = ids[:MAX_TILES]
+        self.wall.set_layout(layout_for(len(ids)))
+        self.wall.set_cameras(ids)
+        self.wall.set_windows(windows)
+        self.statusBar().showMessage(
+            f"Route {index + 1}: {len(ids)} camera(s) on the wall in arrival order", 6000
+        )
 
     def set_incident_lonlat(self, lon: float, lat: float) -> None:
         x, y = self.loaded.projection.to_xy(lon, lat)
@@ -220,10 +297,15 @@ class MainWindow(QMainWindow):
 
     def clear_incident(self) -> None:
         self.incident = None
+        self.escape.cancel_all()
         self.map.clear_incident()
+        self.map.clear_escape()
         self.panel.show_incident(None)
+        self.routes_panel.clear()
+        self.wall.set_windows({})
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self._status_timer.stop()
+        self.escape.shutdown()
         self.wall.shutdown()
         super().closeEvent(event)

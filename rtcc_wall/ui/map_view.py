@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+import numpy as np
+import numpy.typing as npt
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
@@ -44,6 +46,9 @@ ROAD_STYLE: dict[str, tuple[str, float, float]] = {
     "arterial": ("#b59a52", 2.6, 3),
     "motorway": ("#d0763a", 3.4, 4),
 }
+#: Reachable area bands, by earliest arrival: first quarter of the time ... last quarter.
+#: (a single-hue ramp, so the vivid route colours stand out on top of it)
+REACH_COLOURS = ("#e6f7ff", "#91d5ff", "#40a9ff", "#1765ad")
 CLICK_SLOP_PX = 5
 CAMERA_ICON_PX = 9
 
@@ -104,6 +109,8 @@ class MapView(QGraphicsView):
         self._camera_items: dict[str, CameraItem] = {}
         self._fov_items: dict[str, QGraphicsPathItem] = {}
         self._incident_items: list[QGraphicsItem] = []
+        self._reach_items: list[QGraphicsPathItem] = []
+        self._route_items: list[QGraphicsPathItem] = []
         self._press: QPointF | None = None
         self._panning = False
         self._draw_roads(network)
@@ -204,6 +211,91 @@ class MapView(QGraphicsView):
         self._incident_items.clear()
         for item in self._camera_items.values():
             item.set_emphasis(0)
+
+    # --- escape routes -----------------------------------------------------------
+    def show_reachable(
+        self, coords: list[npt.NDArray[np.float64]], t0_s: npt.NDArray[np.float64], minutes: float
+    ) -> None:
+        """The reachable part of the network, coloured by earliest arrival (4 bands).
+
+        One path item per band: a few items however large the area is.
+        """
+        for it in self._reach_items:
+            self.scene().removeItem(it)
+        self._reach_items.clear()
+        if minutes <= 0 or not coords:
+            return
+        limit = minutes * 60.0
+        bands = [QPainterPath() for _ in REACH_COLOURS]
+        for pts, t in zip(coords, t0_s.tolist(), strict=True):
+            band = min(len(bands) - 1, int(len(bands) * t / limit)) if limit > 0 else 0
+            path = bands[band]
+            path.moveTo(pts[0, 0], -pts[0, 1])
+            for x, y in pts[1:].tolist():
+                path.lineTo(x, -y)
+        for path, colour in zip(bands, REACH_COLOURS, strict=True):
+            item = QGraphicsPathItem(path)
+            c = QColor(colour)
+            c.setAlpha(95)
+            pen = QPen(c, 3.5)
+            pen.setCosmetic(True)
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            item.setPen(pen)
+            item.setZValue(6)
+            item.setData(0, "reachable")
+            self.scene().addItem(item)
+            self._reach_items.append(item)
+
+    def show_routes(
+        self, routes: list[tuple[npt.NDArray[np.float64], QColor]], selected: int = -1
+    ) -> None:
+        """Route polylines in their colours; the selected one drawn on top, thicker."""
+        for it in self._route_items:
+            self.scene().removeItem(it)
+        self._route_items.clear()
+        for i, (coords, colour) in enumerate(routes):
+            path = QPainterPath()
+            path.moveTo(coords[0, 0], -coords[0, 1])
+            for x, y in coords[1:].tolist():
+                path.lineTo(x, -y)
+            if i == selected:
+                # a dark casing under the selected route keeps it readable on any background
+                casing = QGraphicsPathItem(path)
+                cpen = QPen(QColor("#05070a"), 9.0)
+                cpen.setCosmetic(True)
+                cpen.setCapStyle(Qt.PenCapStyle.RoundCap)
+                cpen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+                casing.setPen(cpen)
+                casing.setZValue(8.5)
+                self.scene().addItem(casing)
+                self._route_items.append(casing)
+            item = QGraphicsPathItem(path)
+            pen = QPen(colour, 5.0 if i == selected else 3.0)
+            pen.setCosmetic(True)
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+            if selected >= 0 and i != selected:
+                faded = QColor(colour)
+                faded.setAlpha(110)
+                pen.setColor(faded)
+            item.setPen(pen)
+            item.setZValue(8 if i != selected else 9)
+            item.setData(0, f"route:{i}")
+            item.setToolTip(f"Route {i + 1}")
+            self.scene().addItem(item)
+            self._route_items.append(item)
+
+    def clear_escape(self) -> None:
+        self.show_reachable([], np.zeros(0), 0.0)
+        self.show_routes([])
+
+    @property
+    def route_items(self) -> list[QGraphicsPathItem]:
+        return list(self._route_items)
+
+    @property
+    def reachable_items(self) -> list[QGraphicsPathItem]:
+        return list(self._reach_items)
 
     @property
     def incident_marker(self) -> QGraphicsItem | None:

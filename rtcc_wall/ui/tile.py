@@ -9,6 +9,7 @@ can never be mistaken for live video.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import TYPE_CHECKING
 
@@ -89,6 +90,7 @@ class CameraTile(QWidget):
         self._highlight = False
         self._frames_shown = 0
         self._painted_at = 0.0
+        self._window: tuple[dt.datetime, dt.datetime] | None = None
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(QSize(120, 80))
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -127,6 +129,8 @@ class CameraTile(QWidget):
         self._camera = camera
         self._image = None
         self._frames_shown = 0
+        self._window = None
+        self._highlight = False
         self._state = CameraState.IDLE
         self._age = None
         if camera is not None and self.isVisible():
@@ -137,6 +141,27 @@ class CameraTile(QWidget):
         if on != self._selected:
             self._selected = on
             self.update()
+
+    def set_window(self, window: tuple[dt.datetime, dt.datetime] | None) -> None:
+        """The time window in which a fleeing vehicle could pass this camera (or None)."""
+        self._window = window
+        self._highlight = self.window_open()
+        self.update()
+
+    @property
+    def arrival_window(self) -> tuple[dt.datetime, dt.datetime] | None:
+        """(earliest, latest) time a fleeing vehicle could pass this camera, if set."""
+        return self._window
+
+    def window_open(self, now: dt.datetime | None = None) -> bool:
+        if self._window is None:
+            return False
+        t = now or dt.datetime.now(dt.UTC)
+        return self._window[0] <= t <= self._window[1]
+
+    @property
+    def highlighted(self) -> bool:
+        return self._highlight
 
     def set_highlight(self, on: bool) -> None:
         if on != self._highlight:
@@ -228,6 +253,11 @@ class CameraTile(QWidget):
             self._image = FrameImage(frame)
             self._frames_shown += 1
             dirty = True
+        if self._window is not None:
+            open_now = self.window_open()
+            if open_now != self._highlight:
+                self._highlight = open_now
+                dirty = True
         state = w.state
         if state != self._state:
             self._state = state
@@ -384,6 +414,16 @@ class CameraTile(QWidget):
             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
             fm.elidedText(cam.name, Qt.TextElideMode.ElideRight, name_rect.width()),
         )
+        if self._window is not None:
+            w0, w1 = (t.astimezone() for t in self._window)
+            eta = f"ETA {w0:%H:%M:%S}–{w1:%H:%M:%S}"
+            ew = fm.horizontalAdvance(eta) + 12
+            eta_rect = QRectF(4, r.height() - bar_h - 3, ew, bar_h)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(theme.INCIDENT if self._highlight else QColor(0, 0, 0, 175))
+            p.drawRoundedRect(eta_rect, 4, 4)
+            p.setPen(QColor("white"))
+            p.drawText(eta_rect, Qt.AlignmentFlag.AlignCenter, eta)
         # bottom-right: state pill + frame age
         color = theme.STATE_COLORS.get(self._state.value, QColor("white"))
         text = f"● {self._state.label}  {format_age(self._age)}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -102,6 +103,12 @@ class WallWidget(QWidget):
         for tile, cid in zip(self._tiles, self._slots, strict=True):
             tile.set_camera(self._cameras[cid] if cid else None)
         self.cameras_changed.emit()
+
+    def set_windows(self, windows: dict[str, tuple[dt.datetime, dt.datetime]]) -> None:
+        """Arrival windows per camera id, shown on the tiles and highlighted while open."""
+        for tile in self._tiles:
+            cam = tile.camera
+            tile.set_window(windows.get(cam.id) if cam is not None else None)
 
     def place_camera(self, camera_id: str) -> int:
         """Puts a camera on the wall: the selected tile, else the first empty one, else the last.

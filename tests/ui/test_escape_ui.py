@@ -1,0 +1,94 @@
+"""Escape routes in the main window: computed off the GUI thread, drawn, and put on the wall."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from rtcc_wall.ui.main_window import MainWindow
+from tests.ui.conftest import FakeManager
+
+
+@pytest.fixture
+def window(qtbot: QtBot, demo_loaded, fake_manager: FakeManager) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    w = MainWindow(demo_loaded, fake_manager, demo=False)  # type: ignore[arg-type]
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
+def _route_lines(w: MainWindow) -> int:
+    return sum(1 for i in w.map.route_items if str(i.data(0)).startswith("route:"))
+
+
+def test_incident_computes_routes_and_reachable_area(
+    qtbot: QtBot, window: MainWindow, demo_loaded
+) -> None:  # type: ignore[no-untyped-def]
+    cam = demo_loaded.cameras["city-06"]
+    window.set_incident(cam.x + 15, cam.y)
+    qtbot.waitUntil(lambda: window.routes_panel.analysis is not None, timeout=10_000)
+    a = window.routes_panel.analysis
+    assert a is not None
+    assert 6 <= len(a.routes) <= 8
+    assert _route_lines(window) == len(a.routes)
+    assert window.routes_panel.tree.topLevelItemCount() == len(a.routes)
+
+    # the slider grows the reachable area on the map
+    window.routes_panel.follow_clock.setChecked(False)
+    window.routes_panel.set_minutes(0.5)
+    small = sum(i.path().elementCount() for i in window.map.reachable_items)
+    window.routes_panel.set_minutes(3.0)
+    large = sum(i.path().elementCount() for i in window.map.reachable_items)
+    assert 0 < small < large
+
+
+def test_route_order_on_wall_with_windows(qtbot: QtBot, window: MainWindow, demo_loaded) -> None:  # type: ignore[no-untyped-def]
+    cam = demo_loaded.cameras["city-06"]
+    now = dt.datetime.now(dt.UTC)
+    window.set_incident(cam.x + 15, cam.y, at=now - dt.timedelta(seconds=20))
+    qtbot.waitUntil(lambda: window.routes_panel.analysis is not None, timeout=10_000)
+    a = window.routes_panel.analysis
+    assert a is not None
+    route = max(a.routes, key=lambda r: len(r.cameras))
+    assert len(route.cameras) >= 2
+    window.route_order_on_wall(route.index)
+    expected = list(dict.fromkeys(c.camera.id for c in route.cameras))
+    assert [c for c in window.wall.camera_ids() if c] == expected
+    # in arrival order
+    earliest = [next(c.earliest_s for c in route.cameras if c.camera.id == i) for i in expected]
+    assert earliest == sorted(earliest)
+    for tile, c in zip(window.wall.tiles(), expected, strict=False):
+        pas = next(p for p in route.cameras if p.camera.id == c)
+        assert tile.arrival_window == (pas.earliest_at, pas.latest_at)
+        # highlighted exactly while the window is open
+        assert tile.window_open(pas.earliest_at + (pas.latest_at - pas.earliest_at) / 2)
+        assert not tile.window_open(pas.latest_at + dt.timedelta(seconds=1))
+    window.clear_incident()
+    assert all(t.arrival_window is None for t in window.wall.tiles())
+    assert _route_lines(window) == 0
+
+
+def test_ignore_oneway_recomputes(qtbot: QtBot, window: MainWindow, demo_loaded) -> None:  # type: ignore[no-untyped-def]
+    cam = demo_loaded.cameras["city-02"]
+    window.set_incident(cam.x, cam.y + 10)
+    qtbot.waitUntil(lambda: window.routes_panel.analysis is not None, timeout=10_000)
+    window.routes_panel.ignore_oneway.setChecked(True)
+    qtbot.waitUntil(
+        lambda: (
+            window.routes_panel.analysis is not None and window.routes_panel.analysis.ignore_oneway
+        ),
+        timeout=10_000,
+    )
+
+
+def test_incident_far_from_roads_says_so(qtbot: QtBot, window: MainWindow) -> None:
+    window.set_incident(9000.0, 9000.0)
+    qtbot.waitUntil(lambda: "⚠" in window.routes_panel.summary.text(), timeout=10_000)
+    assert "road" in window.routes_panel.summary.text().lower()
+    assert window.routes_panel.analysis is None
+    assert _route_lines(window) == 0
