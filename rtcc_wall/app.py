@@ -105,6 +105,15 @@ def run_gui(args: argparse.Namespace) -> int:
     if args.incident_at is not None:
         window.set_incident_lonlat(*args.incident_at)
         window.show_incident_on_wall()
+    if getattr(args, "scenario", None):
+        if not demo:
+            print(
+                "rtcc-wall: --scenario needs the simulated demo town (add --demo)", file=sys.stderr
+            )
+            window.close()
+            manager.shutdown()
+            return 2
+        _start_scenario(window, manager, args.scenario)
     window.show()
     # Ctrl+C in the terminal closes the app cleanly.
     signal.signal(signal.SIGINT, lambda *_: app.quit())
@@ -135,6 +144,20 @@ def run_gui(args: argparse.Namespace) -> int:
         window.close()
         manager.shutdown()
     return rc or exec_rc
+
+
+def _start_scenario(window: MainWindow, manager: StreamManager, name: str) -> None:
+    from rtcc_wall.video.scenario import start_getaway
+
+    g = start_getaway(manager.sim_world(), list(window.loaded.cameras.values()))
+    window.set_incident(g.x, g.y, at=g.at)
+    window.focus_incident()
+    window.tabs.setCurrentIndex(1)
+    window.messages.post(
+        "info",
+        f"Scenario {name}: a magenta suspect car flees the incident at "
+        f"{g.at.astimezone():%H:%M:%S} along one of the predicted routes",
+    )
 
 
 def create_window(

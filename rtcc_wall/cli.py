@@ -58,6 +58,12 @@ def _gui_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--layout", choices=["1x1", "2x2", "3x3", "4x4"], help="wall layout at start")
     p.add_argument(
+        "--scenario",
+        choices=["getaway"],
+        help="with --demo: script an incident in the simulated town (getaway: a magenta "
+        "suspect car flees along one of the predicted escape routes)",
+    )
+    p.add_argument(
         "--incident-at",
         metavar="LON,LAT",
         help="open with an incident at this point (its nearby cameras on the wall)",

@@ -265,10 +265,15 @@ class MainWindow(QMainWindow):
     def set_incident_lonlat(self, lon: float, lat: float) -> None:
         x, y = self.loaded.projection.to_xy(lon, lat)
         self.set_incident(x, y)
+        self.focus_incident()
+
+    def focus_incident(self) -> None:
+        """Brings an incident set from outside the map (command line, scenario) into view."""
         if self.incident is not None:
-            # set from outside the map: bring it into view
             self._focus_incident = True
-            self.map.center_on_xy(x, y, width_m=self.incident.radius_m * 3)
+            self.map.center_on_xy(
+                self.incident.x, self.incident.y, width_m=self.incident.radius_m * 3
+            )
 
     def _radius_changed(self, radius: float) -> None:
         if self.incident is not None:

@@ -228,6 +228,10 @@ class StreamManager:
             **opts,
         )
 
+    def sim_world(self) -> SimWorld:
+        """The shared simulated town (built now if no sim camera has started yet)."""
+        return self._sim_world()
+
     def _sim_world(self) -> SimWorld:
         """The one simulated town, built on first use (on a worker thread)."""
         with self._world_lock:

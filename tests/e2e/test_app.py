@@ -142,3 +142,18 @@ def test_bad_config_exits_2_without_starting(tmp_path: Path) -> None:
     assert f"{bad}:10: cameras[0].heading_deg" in r.stderr
     assert "site.road_network" in r.stderr
     assert "topSecret9" not in r.stderr + r.stdout
+
+
+def test_getaway_scenario_starts(tmp_path: Path) -> None:
+    out = tmp_path / "getaway.png"
+    r = _run(
+        ["--demo", "--scenario", "getaway", "--screenshot", str(out), "--after", "3"], tmp_path
+    )
+    assert r.returncode == 0, r.stderr
+    assert not QImage(str(out)).isNull()
+
+
+def test_scenario_needs_the_demo(tmp_path: Path, demo_config_path: Path) -> None:
+    r = _run(["--config", str(demo_config_path), "--scenario", "getaway"], tmp_path, timeout=60)
+    assert r.returncode == 2
+    assert "--demo" in r.stderr
