@@ -270,9 +270,26 @@ def _iso_time(text: str) -> dt.datetime:
     return t if t.tzinfo else t.astimezone()  # naive: the machine's local time
 
 
+def _speed_range(text: str) -> tuple[float, float]:
+    try:
+        slow_s, fast_s = text.split("-")
+        slow, fast = float(slow_s), float(fast_s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected SLOW-FAST like 0.8-1.5, got {text!r}") from None
+    if not (0.1 <= slow <= fast <= 5.0):
+        raise argparse.ArgumentTypeError(f"need 0.1 <= SLOW <= FAST <= 5, got {text!r}")
+    return slow, fast
+
+
 def cmd_routes(args: argparse.Namespace) -> int:
     from rtcc_wall.config.loader import load_config
-    from rtcc_wall.core.routing import CameraFovIndex, RoutingError, RoutingGraph, analyze
+    from rtcc_wall.core.routing import (
+        CameraFovIndex,
+        RoutingError,
+        RoutingGraph,
+        SpeedRange,
+        analyze,
+    )
     from rtcc_wall.paths import discover_config
 
     if not 0 <= args.minutes <= 60:
@@ -300,6 +317,7 @@ def cmd_routes(args: argparse.Namespace) -> int:
             at=at,
             minutes=args.minutes,
             routes=args.routes,
+            speed=SpeedRange(*args.speed),
         )
     except RoutingError as e:
         print(f"rtcc-wall routes: {e}", file=sys.stderr)
@@ -396,6 +414,13 @@ def _sub_parsers() -> dict[
         "--ignore-oneway", action="store_true", help="assume the driver ignores one-way streets"
     )
     routes.add_argument("--routes", metavar="K", type=int, default=7, help="how many routes (1-12)")
+    routes.add_argument(
+        "--speed",
+        metavar="SLOW-FAST",
+        type=_speed_range,
+        default=(0.8, 1.5),
+        help="speed as factors of the limit, e.g. 0.8-1.5 (default)",
+    )
     routes.add_argument("--json", action="store_true", help="machine-readable output")
     return {
         "check-config": (check, cmd_check_config),

@@ -12,6 +12,8 @@ import datetime as dt
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
+import numpy as np
+import numpy.typing as npt
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
@@ -47,6 +49,16 @@ ROUTE_COLOURS = (
 HORIZON_MIN = 20.0
 #: Routes look this far ahead of the incident.
 ROUTE_MINUTES = 10.0
+
+
+def polyline_between(
+    coords: npt.NDArray[np.float64], cum_m: npt.NDArray[np.float64], start_m: float, end_m: float
+) -> npt.NDArray[np.float64]:
+    """The part of a polyline between two distances along it (cum_m: distance at each vertex)."""
+    inner = (cum_m > start_m) & (cum_m < end_m)
+    a = [np.interp(start_m, cum_m, coords[:, 0]), np.interp(start_m, cum_m, coords[:, 1])]
+    b = [np.interp(end_m, cum_m, coords[:, 0]), np.interp(end_m, cum_m, coords[:, 1])]
+    return np.vstack([a, coords[inner], b])
 
 
 def route_colour(route: EscapeRoute) -> QColor:

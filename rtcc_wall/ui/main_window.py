@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -21,7 +22,7 @@ from rtcc_wall.config.loader import LoadedConfig
 from rtcc_wall.core.incidents import Incident
 from rtcc_wall.core.routing import EscapeAnalysis
 from rtcc_wall.core.spatial import CameraIndex
-from rtcc_wall.ui.escape import EscapeRunner, RoutesPanel, route_colour
+from rtcc_wall.ui.escape import EscapeRunner, RoutesPanel, polyline_between, route_colour
 from rtcc_wall.ui.incident_panel import IncidentPanel
 from rtcc_wall.ui.map_view import MapView
 from rtcc_wall.ui.messages import MessageBridge
@@ -238,6 +239,13 @@ class MainWindow(QMainWindow):
         if a is None:
             return
         self.map.show_routes([(r.coords, route_colour(r)) for r in a.routes], index)
+        gaps: list[np.ndarray] = []
+        if 0 <= index < len(a.routes):
+            r = a.routes[index]
+            gaps = [
+                polyline_between(r.coords, r.cum_m, g.start_m, g.end_m) for g in r.coverage_gaps
+            ]
+        self.map.show_gaps(gaps)
 
     def route_order_on_wall(self, index: int) -> None:
         """Puts a route's cameras on the wall in arrival order, each with its window."""

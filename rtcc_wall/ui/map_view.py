@@ -111,6 +111,7 @@ class MapView(QGraphicsView):
         self._incident_items: list[QGraphicsItem] = []
         self._reach_items: list[QGraphicsPathItem] = []
         self._route_items: list[QGraphicsPathItem] = []
+        self._gap_items: list[QGraphicsPathItem] = []
         self._press: QPointF | None = None
         self._panning = False
         self._draw_roads(network)
@@ -285,9 +286,36 @@ class MapView(QGraphicsView):
             self.scene().addItem(item)
             self._route_items.append(item)
 
+    def show_gaps(self, stretches: list[npt.NDArray[np.float64]]) -> None:
+        """Stretches of the selected route that no camera sees, dashed over the route."""
+        for it in self._gap_items:
+            self.scene().removeItem(it)
+        self._gap_items.clear()
+        if not stretches:
+            return
+        path = QPainterPath()
+        for pts in stretches:
+            path.moveTo(pts[0, 0], -pts[0, 1])
+            for x, y in pts[1:].tolist():
+                path.lineTo(x, -y)
+        item = QGraphicsPathItem(path)
+        pen = QPen(QColor("#f0f0f0"), 2.0, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        item.setPen(pen)
+        item.setZValue(10)
+        item.setData(0, "gaps")
+        item.setToolTip("No camera sees this stretch")
+        self.scene().addItem(item)
+        self._gap_items.append(item)
+
+    @property
+    def gap_items(self) -> list[QGraphicsPathItem]:
+        return list(self._gap_items)
+
     def clear_escape(self) -> None:
         self.show_reachable([], np.zeros(0), 0.0)
         self.show_routes([])
+        self.show_gaps([])
 
     @property
     def route_items(self) -> list[QGraphicsPathItem]:

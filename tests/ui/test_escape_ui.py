@@ -92,3 +92,33 @@ def test_incident_far_from_roads_says_so(qtbot: QtBot, window: MainWindow) -> No
     assert "road" in window.routes_panel.summary.text().lower()
     assert window.routes_panel.analysis is None
     assert _route_lines(window) == 0
+
+
+def test_coverage_gaps_drawn_for_selected_route(
+    qtbot: QtBot, window: MainWindow, demo_loaded
+) -> None:  # type: ignore[no-untyped-def]
+    cam = demo_loaded.cameras["city-06"]
+    window.set_incident(cam.x + 15, cam.y)
+    qtbot.waitUntil(lambda: window.routes_panel.analysis is not None, timeout=10_000)
+    a = window.routes_panel.analysis
+    assert a is not None
+    route = a.routes[window.routes_panel.selected_route()]
+    assert route.coverage_gaps, "the demo's routes leave town through unwatched streets"
+    items = window.map.gap_items
+    assert len(items) == 1
+    # one dashed sub-path per gap
+    moves = sum(
+        1 for k in range(items[0].path().elementCount()) if items[0].path().elementAt(k).isMoveTo()
+    )
+    assert moves == len(route.coverage_gaps)
+
+
+def test_polyline_between() -> None:
+    import numpy as np
+
+    from rtcc_wall.ui.escape import polyline_between
+
+    coords = np.array([[0.0, 0.0], [100.0, 0.0], [100.0, 100.0]])
+    cum = np.array([0.0, 100.0, 200.0])
+    part = polyline_between(coords, cum, 50.0, 150.0)
+    assert part.tolist() == [[50.0, 0.0], [100.0, 0.0], [100.0, 50.0]]
