@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from rtcc_wall.core.cameras import Camera, make_camera  # noqa: E402
 from rtcc_wall.core.geo import LocalProjection  # noqa: E402
 from rtcc_wall.core.roads import load_geojson  # noqa: E402
+from rtcc_wall.video.manager import SIM_VEHICLES  # noqa: E402
 from rtcc_wall.video.sim import SimCamera, SimWorld  # noqa: E402
 
 P = LocalProjection(-90.1848, 32.2988)
@@ -65,7 +66,7 @@ def main() -> None:
     ap.add_argument("--config", type=Path, default=ROOT / "config.example.yaml")
     ap.add_argument("--roads", type=Path, default=ROOT / "resources/demo/roads.geojson")
     ap.add_argument("--frames", type=int, default=60)
-    ap.add_argument("--vehicles", type=int, default=500)
+    ap.add_argument("--vehicles", type=int, default=SIM_VEHICLES, help="default: the demo's")
     args = ap.parse_args()
 
     net = load_geojson(args.roads, P)
