@@ -35,7 +35,8 @@ def _gui_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="rtcc-wall",
         description="Video wall for a Real Time Crime Center. "
-        "Subcommands: check-config, nearby, probe (run 'rtcc-wall SUBCOMMAND --help').",
+        "Subcommands: check-config, nearby, routes, probe, audit, registry "
+        "(run 'rtcc-wall SUBCOMMAND --help').",
     )
     p.add_argument("--version", action="version", version=f"rtcc-wall {__version__}")
     p.add_argument("--config", metavar="FILE", help="configuration file (default: see README)")
@@ -364,6 +365,192 @@ def _print_routes(result: EscapeAnalysis) -> None:
             print(f"    unseen stretches: {len(r.coverage_gaps)}, {gaps:.0f} m in all")
 
 
+def _date(text: str) -> dt.date:
+    try:
+        day: dt.date | None = dt.date.fromisoformat(text)
+    except ValueError:
+        day = None
+    if day is None or len(text) != 10:
+        raise argparse.ArgumentTypeError(
+            f"expected a date YYYY-MM-DD like 2026-11-27, got {text!r}"
+        )
+    return day
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """``audit verify|checkpoint|report``: the administrator's side of the audit log."""
+    from rtcc_wall.core import audit
+
+    db = Path(args.db) if args.db else audit.default_db_path()
+    prog = f"rtcc-wall audit {args.verb}"
+    if not db.is_file():
+        print(redact(f"{prog}: no audit log at {db}"), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        if args.verb == "verify":
+            return _audit_verify(db, args)
+        if args.verb == "checkpoint":
+            cp = audit.checkpoint(db, args.out, force=args.force)
+            print(redact(f"checkpoint written to {args.out}: seq {cp.seq}, hash {cp.hash}"))
+            print("keep it away from this machine; check later with "
+                  "'rtcc-wall audit verify --checkpoint FILE'")  # fmt: skip
+            return EXIT_OK
+        return _audit_report(db, args)
+    except audit.AuditChainError as e:
+        print(redact(f"{prog}: {e}"), file=sys.stderr)
+        return EXIT_FAILED
+    except audit.AuditError as e:
+        print(redact(f"{prog}: {e}"), file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _audit_verify(db: Path, args: argparse.Namespace) -> int:
+    from rtcc_wall.core.audit import verify
+
+    result = verify(db, checkpoint=args.checkpoint)
+    for w in result.warnings:
+        print(redact(f"warning: {w}"), file=sys.stderr)
+    if result.ok:
+        print(redact(f"OK: {result.message}"))
+        return EXIT_OK
+    print(redact(f"FAILED: {result.message}"), file=sys.stderr)
+    print(
+        f"the first {result.rows_checked} events (up to seq {result.last_seq}) are intact",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED
+
+
+def _audit_report(db: Path, args: argparse.Namespace) -> int:
+    from rtcc_wall.core.report import transparency_report
+
+    try:
+        report = transparency_report(db, args.date_from, args.date_to)
+    except ValueError as e:
+        print(f"rtcc-wall audit report: {redact(str(e))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    fmt = args.format or (
+        "html" if args.out and args.out.lower().endswith((".html", ".htm")) else "csv"
+    )
+    text = report.to_html() if fmt == "html" else report.to_csv()
+    if not report.chain.ok:
+        print(
+            redact(f"warning: the audit log does not verify: {report.chain.message}"),
+            file=sys.stderr,
+        )
+    if args.out:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as e:
+            print(
+                redact(f"rtcc-wall audit report: cannot write {args.out}: {e.strerror or e}"),
+                file=sys.stderr,
+            )
+            return EXIT_BAD_INPUT
+        print(redact(f"report written to {args.out}"))
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _audit_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rtcc-wall audit",
+        description="The tamper-evident audit log: verify its hash chain, write a checkpoint to "
+        "keep elsewhere, or compute the transparency report. Default log: "
+        "$RTCC_WALL_AUDIT_DB, else audit.sqlite3 in the user data folder.",
+    )
+    verbs = p.add_subparsers(dest="verb", required=True, metavar="verify|checkpoint|report")
+    v = verbs.add_parser(
+        "verify",
+        help="recompute the hash chain (exit 0 intact, 1 broken)",
+        description="Recompute every hash and link; exit 0 if intact, 1 naming the first bad "
+        "sequence number. With --checkpoint a truncated or rewritten tail is caught too.",
+    )
+    v.add_argument("--db", metavar="PATH", help="the audit log (default: see above)")
+    v.add_argument("--checkpoint", metavar="FILE", help="a file written by 'audit checkpoint'")
+    c = verbs.add_parser(
+        "checkpoint",
+        help="write the last seq and hash of a verified log to a file",
+        description="Write {db path, seq, hash, time, rows} of a verified log as JSON, to be "
+        "kept elsewhere: later, 'audit verify --checkpoint' detects a truncated log.",
+    )
+    c.add_argument("--db", metavar="PATH")
+    c.add_argument("--out", metavar="FILE", required=True)
+    c.add_argument("--force", action="store_true", help="overwrite an existing FILE")
+    r = verbs.add_parser(
+        "report",
+        help="transparency report for a period (CSV or HTML)",
+        description="Counts of incidents, camera views and viewing time, denials, mask lifts "
+        "and exports, split by camera ownership, for whole UTC days FROM to TO inclusive.",
+    )
+    r.add_argument("--db", metavar="PATH")
+    r.add_argument("--from", dest="date_from", metavar="DATE", type=_date, required=True)
+    r.add_argument("--to", dest="date_to", metavar="DATE", type=_date, required=True)
+    r.add_argument("--format", choices=["csv", "html"], help="default: from --out, else csv")
+    r.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    return p
+
+
+def cmd_registry(args: argparse.Namespace) -> int:
+    """``registry import``: enroll cameras from an owners' registry, all rows or none."""
+    from rtcc_wall.core.registry_import import import_registry
+    from rtcc_wall.paths import discover_config
+
+    prog = f"rtcc-wall registry {args.verb}"
+    config_path, _origin = discover_config(args.config)
+    out = Path(args.out) if args.out else None
+    try:
+        result = import_registry(Path(args.file), config_path, out=out, dry_run=args.dry_run)
+    except ConfigError as e:
+        _print_problems(e)
+        n = len(e.problems)
+        print(
+            f"{prog}: {n} problem{'s' if n != 1 else ''} found; nothing was imported",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    except OSError as e:
+        print(redact(f"{prog}: cannot write: {e}"), file=sys.stderr)
+        return EXIT_FAILED
+    plan = result.plan
+    for cid in plan.added:
+        print(f"  added    {cid}")
+    for cid, keys in plan.updated:
+        print(f"  updated  {cid} ({', '.join(keys)})")
+    if args.dry_run:
+        print(f"dry run: {plan.summary()}; nothing written")
+        return EXIT_OK
+    print(plan.summary())
+    print(redact(f"written to {result.written}"))
+    if result.backup is not None:
+        print(redact(f"previous version kept as {result.backup}"))
+    return EXIT_OK
+
+
+def _registry_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rtcc-wall registry",
+        description="The camera registry: import owners' enrollments into the configuration.",
+    )
+    verbs = p.add_subparsers(dest="verb", required=True, metavar="import")
+    i = verbs.add_parser(
+        "import",
+        help="add or update cameras from a CSV or GeoJSON registry",
+        description="Validate every row of FILE (CSV with the header id,name,ownership,lon,lat,"
+        "heading_deg,fov_deg,range_m,stream,sub_stream,owner_name,owner_contact,waiver_id,"
+        "waiver_signed,waiver_expires,waiver_revoked,sharing,allowed_hours; or GeoJSON Point "
+        "features with those properties) and add new cameras / update existing ones by id. "
+        "If any row is bad nothing is written and every problem is listed (exit 2). The config "
+        "is replaced atomically, its previous version kept as CONFIG.bak.",
+    )
+    i.add_argument("file", metavar="FILE", help="registry file (.csv, .geojson or .json)")
+    i.add_argument("--config", metavar="CONFIG", help="configuration to update")
+    i.add_argument("--out", metavar="FILE", help="write the result here, not over CONFIG")
+    i.add_argument("--dry-run", action="store_true", help="check and summarize; write nothing")
+    return p
+
+
 def _sub_parsers() -> dict[
     str, tuple[argparse.ArgumentParser, Callable[[argparse.Namespace], int]]
 ]:
@@ -427,6 +614,8 @@ def _sub_parsers() -> dict[
         "nearby": (near, cmd_nearby),
         "probe": (probe, cmd_probe),
         "routes": (routes, cmd_routes),
+        "audit": (_audit_parser(), cmd_audit),
+        "registry": (_registry_parser(), cmd_registry),
     }
 
 

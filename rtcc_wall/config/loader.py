@@ -336,4 +336,6 @@ def _camera(c: CameraConfig, projection: LocalProjection) -> Camera:
             if c.waiver
             else None
         ),
+        sharing=c.sharing,
+        allowed_hours=c.allowed_hours,
     )

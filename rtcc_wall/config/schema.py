@@ -11,7 +11,15 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from rtcc_wall.core.access import (
+    DEFAULT_PRIVATE_SHARING,
+    AccessSettings,
+    HoursError,
+    Operator,
+    parse_hours,
+)
 
 LAYOUTS = ("1x1", "2x2", "3x3", "4x4")
 CAMERA_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -67,6 +75,37 @@ class CameraConfig(_Strict):
     transport: Literal["tcp", "udp"] = "tcp"
     owner: Owner | None = None
     waiver: Waiver | None = None
+    #: Private cameras: how the owner shares it (registry_only | on_request |
+    #: live_during_incident). Absent on a private camera: live_during_incident.
+    sharing: Literal["registry_only", "on_request", "live_during_incident"] | None = Field(
+        default=None, validate_default=True
+    )
+    #: Private cameras, optional: "HH:MM-HH:MM" local time when it may stream (may wrap midnight).
+    allowed_hours: str | None = None
+
+    @field_validator("sharing")
+    @classmethod
+    def _sharing_for_private(cls, v: str | None, info: ValidationInfo) -> str | None:
+        # ownership is validated first (field order); when it failed, it is reported already
+        ownership = info.data.get("ownership")
+        if ownership == "private" and v is None:
+            return DEFAULT_PRIVATE_SHARING
+        if ownership == "city" and v is not None:
+            raise ValueError("only private cameras have a sharing tier")
+        return v
+
+    @field_validator("allowed_hours")
+    @classmethod
+    def _hours_shape(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None:
+            return v
+        if info.data.get("ownership") == "city":
+            raise ValueError("only private cameras have allowed_hours")
+        try:
+            parse_hours(v)
+        except HoursError as e:
+            raise ValueError(str(e)) from None
+        return v
 
     @field_validator("id")
     @classmethod
@@ -95,8 +134,66 @@ class IncidentConfig(_Strict):
     radius_m: float = Field(default=400.0, gt=0.0, le=5000.0)
 
 
+Role = Literal["operator", "supervisor", "auditor"]
+
+
+def _all_roles() -> list[Role]:
+    return ["operator", "supervisor", "auditor"]
+
+
+def _private_roles() -> list[Role]:
+    return ["operator", "supervisor"]
+
+
+class OperatorConfig(_Strict):
+    name: str = Field(min_length=1, max_length=80)
+    role: Role
+
+
+class CityAccess(_Strict):
+    #: City cameras too only while an incident is open.
+    require_incident: bool = False
+    roles: list[Role] = Field(default_factory=_all_roles)
+
+
+class AccessConfig(_Strict):
+    """Who may view what (see ``core/access.py``); every key is optional."""
+
+    #: A private camera may stream only within this distance of an open incident.
+    private_radius_m: float = Field(default=500.0, gt=0.0, le=5000.0)
+    #: A private view ends after this long; extending it needs a new reason.
+    private_view_minutes: float = Field(default=15.0, gt=0.0, le=240.0)
+    roles_allowed_private: list[Role] = Field(default_factory=_private_roles)
+    city: CityAccess = Field(default_factory=CityAccess)
+    require_masks_on_private: bool = False
+    operators: list[OperatorConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_operators(self) -> AccessConfig:
+        names = [o.name for o in self.operators]
+        dups = sorted({n for n in names if names.count(n) > 1})
+        if dups:
+            raise ValueError(f"duplicate operator name(s): {', '.join(dups)}")
+        return self
+
+    def to_settings(self) -> AccessSettings:
+        """The core's view of this section (the core does not depend on pydantic)."""
+        return AccessSettings(
+            private_radius_m=self.private_radius_m,
+            private_view_minutes=self.private_view_minutes,
+            roles_allowed_private=tuple(self.roles_allowed_private),
+            city_require_incident=self.city.require_incident,
+            city_roles=tuple(self.city.roles),
+            require_masks_on_private=self.require_masks_on_private,
+        )
+
+    def to_operators(self) -> list[Operator]:
+        return [Operator(o.name, o.role) for o in self.operators]
+
+
 class Config(_Strict):
     site: Site
     wall: WallConfig = Field(default_factory=WallConfig)
     incident: IncidentConfig = Field(default_factory=IncidentConfig)
+    access: AccessConfig = Field(default_factory=AccessConfig)
     cameras: list[CameraConfig] = Field(default_factory=list)

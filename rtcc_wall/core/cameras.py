@@ -13,6 +13,10 @@ from shapely.geometry import Point, Polygon
 from rtcc_wall.core.geo import LocalProjection, bearing_to_unit
 
 Ownership = Literal["city", "private"]
+#: How a private camera's owner shares it (see ``core/access.py`` and config.example.yaml):
+#: registry_only = location known, never streamed; on_request = streamed only after the
+#: owner approved it for the incident; live_during_incident = while an incident justifies it.
+Sharing = Literal["registry_only", "on_request", "live_during_incident"]
 
 
 class CameraState(enum.Enum):
@@ -65,6 +69,12 @@ class Camera:
     waiver: WaiverInfo | None = None
     #: RTSP transport, "tcp" or "udp" (validated by the config schema).
     transport: str = "tcp"
+    #: Private cameras only (None for city cameras); None on a private camera means the
+    #: documented default, live_during_incident (``access.effective_sharing``).
+    sharing: Sharing | None = None
+    #: Private cameras only: "HH:MM-HH:MM" local time when streaming is allowed (may wrap
+    #: midnight); None = any time.
+    allowed_hours: str | None = None
 
     @cached_property
     def fov_polygon(self) -> Polygon:
@@ -107,6 +117,8 @@ def make_camera(
     owner: OwnerInfo | None = None,
     waiver: WaiverInfo | None = None,
     transport: str = "tcp",
+    sharing: Sharing | None = None,
+    allowed_hours: str | None = None,
 ) -> Camera:
     x, y = projection.to_xy(lon, lat)
     return Camera(
@@ -125,4 +137,6 @@ def make_camera(
         owner=owner,
         waiver=waiver,
         transport=transport,
+        sharing=sharing,
+        allowed_hours=allowed_hours,
     )
