@@ -13,16 +13,20 @@ import os
 import signal
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from rtcc_wall.config.loader import LoadedConfig, load_config
+from rtcc_wall.core.audit import APP_START, APP_STOP, AuditLog
 from rtcc_wall.core.redact import redact
-from rtcc_wall.errors import ConfigError
+from rtcc_wall.core.session import AccessSession
+from rtcc_wall.errors import ConfigError, RtccError
 from rtcc_wall.paths import discover_config
 
 if TYPE_CHECKING:
+    from rtcc_wall.core.incident_store import IncidentStore
     from rtcc_wall.ui.main_window import MainWindow
     from rtcc_wall.video.manager import StreamManager
 
@@ -88,6 +92,11 @@ def run_gui(args: argparse.Namespace) -> int:
         )
         _show_config_problems(e)
         return 2
+    try:
+        access = open_access(loaded, getattr(args, "operator", None))
+    except RtccError as e:
+        print(f"rtcc-wall: not started: {redact(str(e))}", file=sys.stderr)
+        return 2
 
     # Phase two: Qt.
     from PySide6.QtCore import QTimer
@@ -101,7 +110,7 @@ def run_gui(args: argparse.Namespace) -> int:
     app.setApplicationName("rtcc-wall")
     app.setApplicationDisplayName("rtcc-wall")
     apply_theme(app)
-    window, manager = create_window(loaded, demo=demo, layout=args.layout)
+    window, manager = create_window(loaded, demo=demo, layout=args.layout, access=access)
     if args.incident_at is not None:
         window.set_incident_lonlat(*args.incident_at)
         window.show_incident_on_wall()
@@ -112,6 +121,7 @@ def run_gui(args: argparse.Namespace) -> int:
             )
             window.close()
             manager.shutdown()
+            access.close()
             return 2
         _start_scenario(window, manager, args.scenario)
     window.show()
@@ -143,6 +153,7 @@ def run_gui(args: argparse.Namespace) -> int:
     finally:
         window.close()
         manager.shutdown()
+        access.close()
     return rc or exec_rc
 
 
@@ -160,8 +171,50 @@ def _start_scenario(window: MainWindow, manager: StreamManager, name: str) -> No
     )
 
 
+@dataclass
+class Access:
+    """The operator's accountability: who they are, the audit log, incidents, the gate."""
+
+    session: AccessSession
+    incidents: IncidentStore
+    audit: AuditLog
+
+    def close(self) -> None:
+        self.session.close()
+        self.session.log_app(APP_STOP)
+        self.audit.close()
+
+
+def open_access(loaded: LoadedConfig, operator_name: str | None = None) -> Access:
+    """Phase one: operator identity, audit log, incident store, access policy.
+
+    Raises RtccError (UnknownOperator, AuditError) with a message fit for the user.
+    """
+    from rtcc_wall.core.access import AccessPolicy
+    from rtcc_wall.core.incident_store import IncidentStore
+    from rtcc_wall.core.incident_store import default_db_path as default_incidents_path
+    from rtcc_wall.core.operators import current_operator
+
+    access_cfg = loaded.config.access
+    operator = current_operator(access_cfg.to_operators(), operator_name)
+    audit = AuditLog()
+    incidents = IncidentStore(default_incidents_path(), audit)
+    session = AccessSession(
+        operator=operator,
+        policy=AccessPolicy(access_cfg.to_settings()),
+        audit=audit,
+        cameras=loaded.cameras,
+    )
+    session.log_app(APP_START, {"config": str(loaded.path), "site": loaded.site_name})
+    return Access(session, incidents, audit)
+
+
 def create_window(
-    loaded: LoadedConfig, *, demo: bool, layout: str | None = None
+    loaded: LoadedConfig,
+    *,
+    demo: bool,
+    layout: str | None = None,
+    access: Access | None = None,
 ) -> tuple[MainWindow, StreamManager]:
     """Phase two's core: the stream manager and the main window (a QApplication must exist)."""
     from rtcc_wall.ui.main_window import MainWindow
@@ -175,7 +228,15 @@ def create_window(
         stale_after_s=loaded.config.wall.stale_after_s,
         on_state=bridge.camera_state,
     )
-    window = MainWindow(loaded, manager, demo=demo, layout=layout, messages=bridge)
+    window = MainWindow(
+        loaded,
+        manager,
+        demo=demo,
+        layout=layout,
+        messages=bridge,
+        session=access.session if access else None,
+        incidents=access.incidents if access else None,
+    )
     handler = BridgeLogHandler(bridge)
     logging.getLogger("rtcc_wall").addHandler(handler)
     window.destroyed.connect(lambda: logging.getLogger("rtcc_wall").removeHandler(handler))

@@ -35,7 +35,7 @@ def _gui_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="rtcc-wall",
         description="Video wall for a Real Time Crime Center. "
-        "Subcommands: check-config, nearby, routes, probe, audit, registry "
+        "Subcommands: check-config, nearby, routes, probe, incident, audit, registry "
         "(run 'rtcc-wall SUBCOMMAND --help').",
     )
     p.add_argument("--version", action="version", version=f"rtcc-wall {__version__}")
@@ -58,6 +58,12 @@ def _gui_parser() -> argparse.ArgumentParser:
         help="delay before --screenshot (default 3)",
     )
     p.add_argument("--layout", choices=["1x1", "2x2", "3x3", "4x4"], help="wall layout at start")
+    p.add_argument(
+        "--operator",
+        metavar="NAME",
+        help="who is at this console (default: $RTCC_WALL_OPERATOR, else the OS user); "
+        "the role comes from access.operators in the config",
+    )
     p.add_argument(
         "--scenario",
         choices=["getaway"],
@@ -551,6 +557,206 @@ def _registry_parser() -> argparse.ArgumentParser:
     return p
 
 
+if TYPE_CHECKING:
+    from rtcc_wall.core.access import Operator
+    from rtcc_wall.core.incident_store import IncidentStore
+
+
+def _incident_context(args: argparse.Namespace, prog: str) -> tuple[LoadedConfig, Operator] | None:
+    """The config (for the projection, the cameras and the operators) and who is acting."""
+    from rtcc_wall.config.loader import load_config
+    from rtcc_wall.core.operators import UnknownOperator, current_operator
+    from rtcc_wall.paths import discover_config
+
+    path, _origin = discover_config(args.config)
+    try:
+        loaded = load_config(path)
+    except ConfigError as e:
+        _print_problems(e)
+        print(f"{prog}: the configuration has problems; nothing was changed", file=sys.stderr)
+        return None
+    try:
+        operator = current_operator(loaded.config.access.to_operators(), args.operator)
+    except UnknownOperator as e:
+        print(redact(f"{prog}: {e}"), file=sys.stderr)
+        return None
+    return loaded, operator
+
+
+def cmd_incident(args: argparse.Namespace) -> int:
+    """``incident open|close|list|approve``: incidents from a terminal, audited like the wall's."""
+    from rtcc_wall.core import incident_store as store_mod
+    from rtcc_wall.core.audit import AuditLog, AuditWriteError, default_db_path
+
+    prog = f"rtcc-wall incident {args.verb}"
+    db = Path(args.db) if args.db else store_mod.default_db_path()
+    if args.verb == "list":
+        return _incident_list(db, args, prog)
+    context = _incident_context(args, prog)
+    if context is None:
+        return EXIT_BAD_INPUT
+    loaded, operator = context
+    now = dt.datetime.now().astimezone()  # local time: the id carries the site's date
+    try:
+        with (
+            AuditLog(Path(args.audit_db) if args.audit_db else default_db_path()) as log,
+            store_mod.IncidentStore(db, log) as store,
+        ):
+            if args.verb == "open":
+                return _incident_open(store, loaded, operator, now, args, prog)
+            if args.verb == "close":
+                inc = store.close(args.id, operator=operator, reason=args.reason, now=now)
+                print(f"{inc.id} closed")
+                return EXIT_OK
+            return _incident_approve(store, loaded, operator, now, args, prog)
+    except (store_mod.UnknownIncident, store_mod.IncidentClosed, ValueError) as e:
+        print(redact(f"{prog}: {e}"), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (AuditWriteError, store_mod.IncidentStoreError) as e:
+        print(redact(f"{prog}: {e}; nothing was changed"), file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _incident_open(
+    store: IncidentStore,
+    loaded: LoadedConfig,
+    operator: Operator,
+    now: dt.datetime,
+    args: argparse.Namespace,
+    prog: str,
+) -> int:
+    import math
+
+    lon, lat = args.at
+    x, y = loaded.projection.to_xy(lon, lat)
+    x0, y0, x1, y1 = loaded.network.bounds()
+    off = math.hypot(max(x0 - x, 0.0, x - x1), max(y0 - y, 0.0, y - y1))
+    limit = loaded.config.site.max_camera_distance_from_map_m
+    if off > limit:
+        print(
+            f"{prog}: {lon},{lat} lies {off / 1000:.1f} km outside the map of "
+            f"{loaded.site_name!r} (limit {limit:.0f} m; swapped lon/lat?)",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    inc = store.open(
+        x=x, y=y, lon=lon, lat=lat, type=args.type, case_number=args.case,
+        reason=args.reason, operator=operator, now=now,
+    )  # fmt: skip
+    print(inc.id)
+    return EXIT_OK
+
+
+def _incident_approve(
+    store: IncidentStore,
+    loaded: LoadedConfig,
+    operator: Operator,
+    now: dt.datetime,
+    args: argparse.Namespace,
+    prog: str,
+) -> int:
+    import difflib
+
+    from rtcc_wall.core.access import effective_sharing
+
+    camera = loaded.cameras.get(args.camera_id)
+    if camera is None:
+        close = difflib.get_close_matches(args.camera_id, list(loaded.cameras), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        print(f"{prog}: unknown camera id {args.camera_id!r}{hint}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if camera.ownership != "private":
+        print(f"{prog}: {camera.id} is a city camera; it has no owner to approve", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if effective_sharing(camera) != "on_request":
+        print(
+            f"warning: {camera.id} is not an on_request camera; "
+            "the approval is recorded but changes nothing",
+            file=sys.stderr,
+        )
+    inc = store.approve_owner(args.id, camera.id, operator=operator, note=args.note, now=now)
+    print(f"{inc.id}: owner approval recorded for {camera.id}")
+    return EXIT_OK
+
+
+def _incident_list(db: Path, args: argparse.Namespace, prog: str) -> int:
+    from rtcc_wall.core.incident_store import IncidentStoreError, read_records
+
+    try:
+        records = read_records(db, open_only=args.open)
+    except IncidentStoreError as e:
+        print(redact(f"{prog}: {e}"), file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps([r.as_dict() for r in records], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if not records:
+        print("no open incidents" if args.open else "no incidents")
+        return EXIT_OK
+    print(f"{'id':<18} {'opened':<16} {'status':<6} {'type':<16} {'case':<14} opened by")
+    for r in records:
+        print(
+            f"{r.id:<18} {r.opened_at.astimezone():%Y-%m-%d %H:%M} "
+            f"{'open' if r.closed_at is None else 'closed':<6} {r.type[:16]:<16} "
+            f"{r.case_number[:14]:<14} {r.opened_by}"
+        )
+    return EXIT_OK
+
+
+def _incident_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rtcc-wall incident",
+        description="Open, close and list incidents, and record an on_request owner's approval. "
+        "Every change is written to the audit log first; if that fails nothing changes (exit "
+        "1). Default database: $RTCC_WALL_INCIDENTS_DB, else incidents.sqlite3 in the user data "
+        "folder. The operator is --operator, else $RTCC_WALL_OPERATOR, else the OS user; with "
+        "access.operators configured it must be one of them.",
+    )
+    verbs = p.add_subparsers(dest="verb", required=True, metavar="open|close|list|approve")
+
+    def common(v: argparse.ArgumentParser, *, acting: bool = True) -> None:
+        v.add_argument("--db", metavar="PATH", help="the incident database (default: see above)")
+        if acting:
+            v.add_argument("--config", metavar="FILE", help="configuration (default: see README)")
+            v.add_argument("--operator", metavar="NAME", help="who acts (default: see above)")
+            v.add_argument("--audit-db", metavar="PATH", help="the audit log (default: as audit)")
+
+    o = verbs.add_parser(
+        "open",
+        help="open an incident at a point; prints its id",
+        description="Open an incident at LON,LAT (which must lie on the configured map) with "
+        "its type, case number and the reason; prints the new id (INC-YYYYMMDD-NNNN).",
+    )
+    o.add_argument("--at", metavar="LON,LAT", type=_lonlat, required=True)
+    o.add_argument("--type", metavar="TYPE", required=True, help="e.g. robbery, shooting")
+    o.add_argument("--case", metavar="NUMBER", required=True, help="the case number")
+    o.add_argument("--reason", metavar="TEXT", required=True, help="why cameras are needed")
+    common(o)
+    c = verbs.add_parser("close", help="close an open incident", description="Close ID.")
+    c.add_argument("id", metavar="ID")
+    c.add_argument("--reason", metavar="TEXT", required=True, help="why it is closed")
+    common(c)
+    ls = verbs.add_parser(
+        "list",
+        help="list incidents, newest first",
+        description="List incidents, newest first (reads only; an absent database is empty).",
+    )
+    ls.add_argument("--open", action="store_true", help="only those not closed")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    common(ls, acting=False)
+    a = verbs.add_parser(
+        "approve",
+        help="record an on_request camera owner's approval for an incident",
+        description="Record that the owner of CAMERA_ID (an on_request private camera) agreed "
+        "to stream it for incident ID; NOTE says how the approval was given.",
+    )
+    a.add_argument("id", metavar="ID")
+    a.add_argument("camera_id", metavar="CAMERA_ID")
+    a.add_argument("--note", metavar="TEXT", required=True, help="how the owner approved")
+    common(a)
+    return p
+
+
 def _sub_parsers() -> dict[
     str, tuple[argparse.ArgumentParser, Callable[[argparse.Namespace], int]]
 ]:
@@ -616,6 +822,7 @@ def _sub_parsers() -> dict[
         "routes": (routes, cmd_routes),
         "audit": (_audit_parser(), cmd_audit),
         "registry": (_registry_parser(), cmd_registry),
+        "incident": (_incident_parser(), cmd_incident),
     }
 
 

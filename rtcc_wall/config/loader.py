@@ -181,6 +181,7 @@ def load_config(path: str | Path) -> LoadedConfig:
         # Keep checking what can be checked: the road file and the cameras that did parse.
         config = None
     problems.extend(_check_cameras_raw(data, fname, lines))
+    problems.extend(_check_masks_raw(data, fname, lines))
     network: RoadNetwork | None = None
     projection: LocalProjection | None = None
     site = data.get("site") if isinstance(data.get("site"), dict) else None
@@ -254,6 +255,57 @@ def _check_cameras_raw(data: dict[str, Any], fname: str, lines: _Lines) -> list[
     return problems
 
 
+def _is_number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _check_masks_raw(data: dict[str, Any], fname: str, lines: _Lines) -> list[Problem]:
+    """Mask polygons: at least 3 points each, every coordinate in [0, 1].
+
+    Done on the raw data, like the stream URLs, so a wrong point is reported even when
+    another field of the camera fails, and named exactly (``cameras[3].masks[0][2]``).
+    Wrong shapes and types (a point that is not [x, y], a quoted number) are left to the
+    schema, which reports them once.
+    """
+    problems: list[Problem] = []
+    cams = data.get("cameras")
+    if not isinstance(cams, list):
+        return problems
+    for i, cam in enumerate(cams):
+        masks = cam.get("masks") if isinstance(cam, dict) else None
+        if not isinstance(masks, list):
+            continue
+        for j, poly in enumerate(masks):
+            if not isinstance(poly, list):
+                continue
+            if len(poly) < 3:
+                loc: Loc = ("cameras", i, "masks", j)
+                problems.append(
+                    Problem(
+                        fname,
+                        lines.line(loc),
+                        _path(loc),
+                        f"a mask polygon needs at least 3 points [x, y], got {len(poly)}",
+                    )
+                )
+            for k, point in enumerate(poly):
+                if not isinstance(point, list) or len(point) != 2:
+                    continue
+                for axis, v in zip(("x", "y"), point, strict=True):
+                    if _is_number(v) and not 0.0 <= float(v) <= 1.0:  # NaN fails too
+                        loc = ("cameras", i, "masks", j, k)
+                        problems.append(
+                            Problem(
+                                fname,
+                                lines.line(loc),
+                                _path(loc),
+                                f"{axis} must be between 0 and 1 (a fraction of the picture's "
+                                f"{'width' if axis == 'x' else 'height'}), got {v}",
+                            )
+                        )
+    return problems
+
+
 def _check_semantics(
     config: Config,
     fname: str,
@@ -287,6 +339,12 @@ def _check_semantics(
                 )
         elif cam.waiver is not None:
             add(("cameras", i, "waiver"), "only private cameras carry a waiver")
+        if cam.ownership == "private" and config.access.require_masks_on_private and not cam.masks:
+            add(
+                ("cameras", i),
+                f"private camera {cam.id!r} has no privacy masks, but "
+                "access.require_masks_on_private is true: add masks: [[[x, y], ...], ...]",
+            )
         if cam.waiver and cam.waiver.expires and cam.waiver.expires < cam.waiver.signed:
             add(("cameras", i, "waiver", "expires"), "expires before it was signed")
     known = list(seen)
@@ -338,4 +396,5 @@ def _camera(c: CameraConfig, projection: LocalProjection) -> Camera:
         ),
         sharing=c.sharing,
         allowed_hours=c.allowed_hours,
+        masks=tuple(tuple((float(x), float(y)) for x, y in poly) for poly in c.masks),
     )

@@ -11,7 +11,15 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from rtcc_wall.core.access import (
     DEFAULT_PRIVATE_SHARING,
@@ -31,6 +39,10 @@ class _Strict(BaseModel):
 
 Longitude = Annotated[float, Field(ge=-180.0, le=180.0)]
 Latitude = Annotated[float, Field(ge=-90.0, le=90.0)]
+#: A mask coordinate: a number (not a quoted string, not true/false). Its range, 0..1, and
+#: the number of points per polygon are checked in ``loader.py`` on the raw data, so the
+#: message names the point ("cameras[3].masks[0][2]: x must be between 0 and 1").
+MaskCoordinate = Annotated[float, Strict()]
 
 
 class LonLat(_Strict):
@@ -82,6 +94,9 @@ class CameraConfig(_Strict):
     )
     #: Private cameras, optional: "HH:MM-HH:MM" local time when it may stream (may wrap midnight).
     allowed_hours: str | None = None
+    #: Privacy masks: polygons of [x, y] points relative to the picture (0..1 of its width
+    #: and height, origin top left), each with at least 3 points; painted over every picture.
+    masks: list[list[tuple[MaskCoordinate, MaskCoordinate]]] = Field(default_factory=list)
 
     @field_validator("sharing")
     @classmethod

@@ -17,6 +17,9 @@ Ownership = Literal["city", "private"]
 #: registry_only = location known, never streamed; on_request = streamed only after the
 #: owner approved it for the incident; live_during_incident = while an incident justifies it.
 Sharing = Literal["registry_only", "on_request", "live_during_incident"]
+#: Privacy masks: polygons of (x, y) points relative to the picture (0..1 of its width and
+#: height, origin top left), so one definition fits every stream size and the sub-stream.
+MaskPolygons = tuple[tuple[tuple[float, float], ...], ...]
 
 
 class CameraState(enum.Enum):
@@ -75,6 +78,9 @@ class Camera:
     #: Private cameras only: "HH:MM-HH:MM" local time when streaming is allowed (may wrap
     #: midnight); None = any time.
     allowed_hours: str | None = None
+    #: Privacy masks burned into every picture before display (``video/masks.py``),
+    #: unless a supervisor lifted them (``core/masks.py``).
+    masks: MaskPolygons = ()
 
     @cached_property
     def fov_polygon(self) -> Polygon:
@@ -119,6 +125,7 @@ def make_camera(
     transport: str = "tcp",
     sharing: Sharing | None = None,
     allowed_hours: str | None = None,
+    masks: MaskPolygons = (),
 ) -> Camera:
     x, y = projection.to_xy(lon, lat)
     return Camera(
@@ -139,4 +146,5 @@ def make_camera(
         transport=transport,
         sharing=sharing,
         allowed_hours=allowed_hours,
+        masks=masks,
     )

@@ -5,9 +5,11 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSpinBox,
     QTreeWidget,
@@ -19,9 +21,22 @@ from PySide6.QtWidgets import (
 from rtcc_wall.core.incidents import Incident
 from rtcc_wall.ui import theme
 
+INCIDENT_TYPES = (
+    "Robbery",
+    "Burglary",
+    "Assault",
+    "Shooting",
+    "Vehicle pursuit",
+    "Hit and run",
+    "Missing person",
+    "Other",
+)
+
 
 class IncidentPanel(QWidget):
     radius_changed = Signal(float)
+    open_requested = Signal(str, str, str)  # type, case number, reason
+    close_requested = Signal()
     show_on_wall = Signal()
     clear_requested = Signal()
     camera_activated = Signal(str)
@@ -60,6 +75,39 @@ class IncidentPanel(QWidget):
         row.addWidget(self.show_button)
         row.addWidget(self.clear_button)
         lay.addLayout(row)
+
+        # the formal incident: what makes private cameras viewable, and what the audit log records
+        form = QHBoxLayout()
+        self.type_box = QComboBox()
+        self.type_box.addItems(INCIDENT_TYPES)
+        self.type_box.setToolTip("Incident type")
+        self.case_edit = QLineEdit()
+        self.case_edit.setPlaceholderText("Case number")
+        self.case_edit.setMaximumWidth(140)
+        form.addWidget(self.type_box)
+        form.addWidget(self.case_edit)
+        lay.addLayout(form)
+        form2 = QHBoxLayout()
+        self.reason_edit = QLineEdit()
+        self.reason_edit.setPlaceholderText("Reason to view cameras (recorded in the audit log)")
+        self.open_button = QPushButton("Open incident")
+        self.open_button.setObjectName("primary")
+        self.open_button.setEnabled(False)
+        self.open_button.setToolTip(
+            "Opens the incident: private cameras near it may then be viewed"
+        )
+        self.open_button.clicked.connect(self._open_clicked)
+        self.close_button = QPushButton("Close incident")
+        self.close_button.setEnabled(False)
+        self.close_button.clicked.connect(self.close_requested)
+        form2.addWidget(self.reason_edit, 1)
+        form2.addWidget(self.open_button)
+        form2.addWidget(self.close_button)
+        lay.addLayout(form2)
+        self.formal = QLabel("No open incident: private cameras stay dark.")
+        self.formal.setObjectName("hint")
+        self.formal.setWordWrap(True)
+        lay.addWidget(self.formal)
 
         self.table = QTreeWidget()
         self.table.setRootIsDecorated(False)
@@ -107,6 +155,19 @@ class IncidentPanel(QWidget):
             self.table.addTopLevelItem(item)
         self.show_button.setEnabled(bool(incident.nearby))
         self.clear_button.setEnabled(True)
+
+    def _open_clicked(self) -> None:
+        self.open_requested.emit(
+            self.type_box.currentText(),
+            self.case_edit.text().strip(),
+            self.reason_edit.text().strip(),
+        )
+
+    def show_formal(self, text: str, *, is_open: bool, can_open: bool) -> None:
+        """The state of the formal incident, and which of open/close makes sense now."""
+        self.formal.setText(text)
+        self.open_button.setEnabled(can_open and not is_open)
+        self.close_button.setEnabled(is_open)
 
     def listed_ids(self) -> list[str]:
         out: list[str] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
@@ -21,13 +22,18 @@ from rtcc_wall import __version__
 from rtcc_wall.config.loader import LoadedConfig
 from rtcc_wall.core.incidents import Incident
 from rtcc_wall.core.routing import EscapeAnalysis
+from rtcc_wall.core.session import AccessSession
 from rtcc_wall.core.spatial import CameraIndex
+from rtcc_wall.errors import RtccError
 from rtcc_wall.ui.escape import EscapeRunner, RoutesPanel, polyline_between, route_colour
 from rtcc_wall.ui.incident_panel import IncidentPanel
 from rtcc_wall.ui.map_view import MapView
 from rtcc_wall.ui.messages import MessageBridge
 from rtcc_wall.ui.wall import GRID_SIZES, MAX_TILES, WallWidget
 from rtcc_wall.video.manager import StreamManager
+
+if TYPE_CHECKING:
+    from rtcc_wall.core.incident_store import IncidentStore
 
 
 def layout_for(count: int) -> str:
@@ -47,8 +53,13 @@ class MainWindow(QMainWindow):
         demo: bool,
         layout: str | None = None,
         messages: MessageBridge | None = None,
+        session: AccessSession | None = None,
+        incidents: IncidentStore | None = None,
     ) -> None:
         super().__init__()
+        #: the access gate; None only in tests that exercise the wall without policy
+        self.session = session
+        self.incidents = incidents
         self.messages = messages or MessageBridge(self)
         self.messages.posted.connect(self._show_message)
         self.loaded = loaded
@@ -67,6 +78,7 @@ class MainWindow(QMainWindow):
             layout=layout or cfg.wall.layout,
             display_fps=cfg.wall.display_fps,
             substream_below_px=cfg.wall.substream_below_px,
+            gate=session,
         )
         start = cfg.wall.cameras or list(loaded.cameras)[: GRID_SIZES[self.wall.layout_name] ** 2]
         self.wall.set_cameras(start)
@@ -80,6 +92,8 @@ class MainWindow(QMainWindow):
         self.panel.show_on_wall.connect(self.show_incident_on_wall)
         self.panel.clear_requested.connect(self.clear_incident)
         self.panel.camera_activated.connect(self._camera_clicked)
+        self.panel.open_requested.connect(self.open_formal_incident)
+        self.panel.close_requested.connect(self._close_clicked)
 
         self.routes_panel = RoutesPanel()
         self.routes_panel.minutes_changed.connect(self._minutes_changed)
@@ -119,7 +133,9 @@ class MainWindow(QMainWindow):
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(1000)
         self._status_timer.timeout.connect(self._update_status)
+        self._status_timer.timeout.connect(self._access_tick)
         self._status_timer.start()
+        self._refresh_formal()
         self.resize(1600, 900)
         self.wall.cameras_changed.connect(self._update_status)
 
@@ -180,8 +196,13 @@ class MainWindow(QMainWindow):
     def _update_status(self) -> None:
         tiles = [t for t in self.wall.visible_tiles() if t.camera is not None]
         live = sum(1 for t in tiles if t.state.value == "live")
-        problems = sum(1 for t in tiles if t.state.value not in ("live", "connecting", "idle"))
+        denied = sum(1 for t in tiles if t.state.value == "denied")
+        problems = sum(
+            1 for t in tiles if t.state.value not in ("live", "connecting", "idle", "denied")
+        )
         text = f"{len(tiles)} on wall · {live} live"
+        if denied:
+            text += f" · {denied} not permitted"
         if problems:
             text += f" · {problems} with problems"
         self._status.setText(text + "  ")
@@ -288,6 +309,81 @@ class MainWindow(QMainWindow):
             self.incident.radius_m = radius
             self._refresh_incident()
 
+    # --- formal incidents and access ----------------------------------------------------
+    def _refresh_formal(self) -> None:
+        inc = self.session.incident if self.session is not None else None
+        who = self.session.operator if self.session is not None else None
+        if inc is not None and inc.closed_at is None:
+            opened = getattr(inc, "opened_at", None)
+            when = f" at {opened.astimezone():%H:%M}" if opened else ""
+            text = (
+                f"Working incident {inc.id}{when} — private cameras within "
+                f"{self.session.policy.settings.private_radius_m:.0f} m may be viewed"  # type: ignore[union-attr]
+            )
+            self.panel.show_formal(text, is_open=True, can_open=False)
+        else:
+            role = f" ({who.name}, {who.role})" if who is not None else ""
+            self.panel.show_formal(
+                f"No open incident: private cameras stay dark{role}.",
+                is_open=False,
+                can_open=self.incident is not None and self.incidents is not None,
+            )
+
+    def open_formal_incident(self, kind: str, case_number: str, reason: str) -> None:
+        """Opens an incident at the marked point (audited); private cameras near it may show."""
+        if self.session is None or self.incidents is None:
+            return
+        if self.incident is None:
+            self.messages.post("warning", "Mark the incident on the map first")
+            return
+        inc = self.incident
+        try:
+            opened = self.incidents.open(
+                x=inc.x, y=inc.y, lon=inc.lon, lat=inc.lat, type=kind, case_number=case_number,
+                reason=reason, operator=self.session.operator, now=dt.datetime.now(dt.UTC),
+            )  # fmt: skip
+        except (ValueError, RtccError) as e:
+            self.messages.post("warning", f"Incident not opened: {e}")
+            return
+        self.session.set_incident(opened, reason)
+        self.messages.post("info", f"Incident {opened.id} opened ({kind}, case {case_number})")
+        self._refresh_formal()
+        self.wall.recheck_access()
+
+    def _close_clicked(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        text, ok = QInputDialog.getText(self, "Close incident", "Reason for closing:")
+        if ok:
+            self.close_formal_incident(text)
+
+    def close_formal_incident(self, reason: str) -> None:
+        """Closes the working incident (audited); its private views stop at once."""
+        if self.session is None or self.incidents is None or self.session.incident is None:
+            return
+        try:
+            closed = self.incidents.close(
+                self.session.incident.id,
+                operator=self.session.operator,
+                reason=reason.strip() or "closed",
+                now=dt.datetime.now(dt.UTC),
+            )
+        except (KeyError, ValueError, RtccError) as e:
+            self.messages.post("warning", f"Incident not closed: {e}")
+            return
+        self.session.set_incident(closed, None)
+        self._access_tick()
+        self.session.set_incident(None, None)
+        self.messages.post("info", f"Incident {closed.id} closed")
+        self._refresh_formal()
+
+    def _access_tick(self) -> None:
+        """Every second: views the policy no longer allows leave the wall, saying why."""
+        if self.session is None:
+            return
+        for r in self.session.tick():
+            self.wall.revoke(r.holder, r.message)
+
     def _refresh_incident(self) -> None:
         inc = self.incident
         if inc is None:
@@ -296,6 +392,7 @@ class MainWindow(QMainWindow):
         emphasis = {n.camera.id: (2 if n.covers_point else 1) for n in inc.nearby}
         self.map.show_incident(inc.x, inc.y, inc.radius_m, emphasis)
         self.panel.show_incident(inc)
+        self._refresh_formal()
         self.statusBar().showMessage(
             f"Incident marked: {len(inc.nearby)} camera(s) within {inc.radius_m:.0f} m", 6000
         )
@@ -314,6 +411,7 @@ class MainWindow(QMainWindow):
         self.map.clear_incident()
         self.map.clear_escape()
         self.panel.show_incident(None)
+        self._refresh_formal()
         self.routes_panel.clear()
         self.wall.set_windows({})
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
@@ -26,6 +27,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from rtcc_wall.core.access import Decision
 from rtcc_wall.core.cameras import Camera, CameraState
 from rtcc_wall.core.redact import redact
 from rtcc_wall.ui import theme
@@ -48,6 +50,13 @@ _STATE_TEXT: dict[CameraState, str] = {
     CameraState.UNSUPPORTED: "Stream not supported",
     CameraState.DENIED: "Access denied",
 }
+
+
+class ViewGate(Protocol):
+    """Who decides whether a tile may show a camera (``core.session.AccessSession``)."""
+
+    def request_view(self, camera_id: str, holder: Hashable) -> Decision: ...
+    def end_view(self, camera_id: str, holder: Hashable) -> None: ...
 
 
 def format_age(age: float | None) -> str:
@@ -73,10 +82,13 @@ class CameraTile(QWidget):
         parent: QWidget | None = None,
         *,
         substream_below_px: int = 640,
+        gate: ViewGate | None = None,
     ) -> None:
         super().__init__(parent)
         self.index = index
         self._manager = manager
+        self._gate = gate
+        self._deny_message = ""
         self.substream_below_px = substream_below_px
         self._camera: Camera | None = None
         self._worker: CameraWorker | None = None
@@ -181,6 +193,17 @@ class CameraTile(QWidget):
     def _attach(self) -> None:
         if self._camera is None or self._worker is not None:
             return
+        if self._gate is not None:
+            decision = self._gate.request_view(self._camera.id, self)
+            if not decision.allowed:
+                # nothing is decoded for a view the policy refuses; the tile says why
+                self._state = CameraState.DENIED
+                self._deny_message = decision.message
+                self._image = None
+                self.update()
+                return
+            self._deny_message = ""
+            self._state = CameraState.CONNECTING
         self._variant = self.wanted_variant()
         self._worker = self._manager.acquire(self._camera.id, self, self._variant)
         self._send_size(self._variant)
@@ -189,10 +212,25 @@ class CameraTile(QWidget):
         if self._camera is not None:
             if self._worker is not None:
                 self._manager.release(self._camera.id, self, self._variant)
+                if self._gate is not None:
+                    self._gate.end_view(self._camera.id, self)
             if self._pending is not None:
                 self._manager.release(self._camera.id, self, self._pending[1])
         self._worker = None
         self._pending = None
+
+    def revoke(self, message: str) -> None:
+        """The session ended this view (incident closed, waiver revoked, time up)."""
+        self._detach()
+        self._image = None  # a picture the operator may no longer see is not kept on screen
+        self._state = CameraState.DENIED
+        self._deny_message = message
+        self.update()
+
+    def recheck_access(self) -> None:
+        """Asks again for a refused view (e.g. after an incident was opened)."""
+        if self._camera is not None and self._worker is None and self.isVisible():
+            self._attach()
 
     def _send_size(self, variant: Variant) -> None:
         if self._camera is not None:
@@ -329,6 +367,8 @@ class CameraTile(QWidget):
             return ""
         if st == CameraState.STALE:
             return f"STALE — last frame {format_age(self._age)} ago"
+        if st == CameraState.DENIED and self._deny_message:
+            return self._deny_message
         return _STATE_TEXT.get(st, st.label)
 
     def _paint_picture(self, p: QPainter, r: QRect) -> None:

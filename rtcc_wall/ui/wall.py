@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from rtcc_wall.core.cameras import Camera
-from rtcc_wall.ui.tile import CameraTile
+from rtcc_wall.ui.tile import CameraTile, ViewGate
 from rtcc_wall.video.manager import StreamManager
 
 GRID_SIZES = {"1x1": 1, "2x2": 2, "3x3": 3, "4x4": 4}
@@ -30,6 +30,7 @@ class WallWidget(QWidget):
         layout: str = "3x3",
         display_fps: int = 60,
         substream_below_px: int = 640,
+        gate: ViewGate | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -38,7 +39,7 @@ class WallWidget(QWidget):
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(2)
         self._tiles = [
-            CameraTile(i, manager, self, substream_below_px=substream_below_px)
+            CameraTile(i, manager, self, substream_below_px=substream_below_px, gate=gate)
             for i in range(MAX_TILES)
         ]
         for t in self._tiles:
@@ -103,6 +104,17 @@ class WallWidget(QWidget):
         for tile, cid in zip(self._tiles, self._slots, strict=True):
             tile.set_camera(self._cameras[cid] if cid else None)
         self.cameras_changed.emit()
+
+    def recheck_access(self) -> None:
+        """Refused tiles ask again (an incident was opened, or its reason changed)."""
+        for t in self._tiles:
+            t.recheck_access()
+
+    def revoke(self, holder: object, message: str) -> None:
+        """Ends one tile's view (the session's decision), saying why on the tile."""
+        for t in self._tiles:
+            if t is holder:
+                t.revoke(message)
 
     def set_windows(self, windows: dict[str, tuple[dt.datetime, dt.datetime]]) -> None:
         """Arrival windows per camera id, shown on the tiles and highlighted while open."""

@@ -28,6 +28,7 @@ from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, Literal
 
 from rtcc_wall.core.cameras import Camera
+from rtcc_wall.core.masks import MaskProvider
 from rtcc_wall.core.roads import RoadNetwork
 from rtcc_wall.core.streams import StreamUrlError, parse_stream_url
 from rtcc_wall.video.sources import FrameSource, Unsupported, make_source, use_rtsp_over_tcp
@@ -66,9 +67,12 @@ class StreamManager:
         source_builder: SourceBuilder | None = None,
         sim_size: tuple[int, int] = (640, 360),
         worker_options: dict[str, Any] | None = None,
+        mask_provider_for: Callable[[str], MaskProvider] | None = None,
     ) -> None:
         """``source_builder`` replaces ``make_source`` (tests, replay);
-        ``worker_options`` are passed to every ``CameraWorker`` (timeouts, backoff)."""
+        ``worker_options`` are passed to every ``CameraWorker`` (timeouts, backoff);
+        ``mask_provider_for(camera_id)`` gives each worker of that camera, main and
+        sub-stream alike, its privacy-mask provider (``MaskController.provider``)."""
         self._cameras = dict(cameras)
         self._network_provider = network_provider
         self.stale_after_s = stale_after_s
@@ -76,6 +80,7 @@ class StreamManager:
         self._source_builder = source_builder
         self._sim_size = sim_size
         self._worker_options = dict(worker_options or {})
+        self._mask_provider_for = mask_provider_for
         self._lock = threading.RLock()
         self._workers: dict[StreamKey, CameraWorker] = {}
         # released workers that may still be ending: shutdown() must wait for them too,
@@ -220,11 +225,13 @@ class StreamManager:
             )
 
         opts = self._worker_options
+        masks = self._mask_provider_for(camera.id) if self._mask_provider_for else None
         return CameraWorker(
             camera.id,
             factory,
             stale_after_s=self.stale_after_s,
             on_state=self._on_state,
+            mask_provider=masks,
             **opts,
         )
 

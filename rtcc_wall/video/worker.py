@@ -14,7 +14,11 @@ a stuck driver) can only ever block its own thread. The thread:
   frame), so a wall of cameras behind one dead switch does not reconnect in
   lock-step; wrong credentials back off at the maximum at once (no storm of
   failed logins), and an unsupported source is not retried at all;
-* reports a state through a plain callback (a Qt adapter marshals it).
+* reports a state through a plain callback (a Qt adapter marshals it);
+* paints the camera's active privacy masks (``mask_provider``, asked before
+  every frame) into the display picture before the frame is built, so an
+  unmasked picture never leaves this thread while a mask is active. When the
+  provider or the painting fails, the whole picture is masked (fail closed).
 
 Staleness is a matter of time, not of events: a frozen server may keep
 ``read()`` blocked in C for many seconds, during which this thread cannot
@@ -39,8 +43,10 @@ from datetime import datetime
 import numpy as np
 
 from rtcc_wall.core.cameras import CameraState
+from rtcc_wall.core.masks import FULL_FRAME, MaskProvider
 from rtcc_wall.core.redact import redact
-from rtcc_wall.video.frames import Frame, LatestFrame, fit_size, to_display
+from rtcc_wall.video.frames import BGRImage, Frame, LatestFrame, fit_size, to_display
+from rtcc_wall.video.masks import MaskPainter
 from rtcc_wall.video.sources import (
     AuthFailed,
     DisplaySizedSource,
@@ -114,6 +120,7 @@ class CameraWorker:
         open_timeout_s: float = 5.0,
         read_timeout_s: float = 3.0,
         offline_after: int = OFFLINE_AFTER,
+        mask_provider: MaskProvider | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.latest = LatestFrame()
@@ -137,6 +144,9 @@ class CameraWorker:
         self._reconnects = 0
         self._opens = 0
         self._session_live = False  # the current connection delivered a frame
+        self._mask_provider = mask_provider
+        self._mask_painter = MaskPainter()
+        self._mask_failing = False  # log a failing provider once per failure streak
         self._thread = threading.Thread(target=self._run, name=f"camera-{camera_id}", daemon=True)
 
     # ------------------------------------------------------------------ control
@@ -367,6 +377,8 @@ class CameraWorker:
             w, h = sized.source_size or (w, h)
         else:
             display = to_display(img, target)
+        if self._mask_provider is not None:
+            display = self._masked(display)
         now = self._clock()
         with self._lock:
             self._frames += 1
@@ -385,6 +397,43 @@ class CameraWorker:
         )
         if was_stale_reported:
             self._emit(CameraState.LIVE, "frames again")
+
+    def _masked(self, display: BGRImage) -> BGRImage:
+        """``display`` with the active privacy masks painted in (the whole picture on failure).
+
+        Paints in place, so the array must be this worker's own: a view into a
+        buffer that someone else holds (a decoder's frame pool) is copied first.
+        """
+        provider = self._mask_provider
+        if provider is None:
+            return display
+        try:
+            masks = provider()
+            if not masks:
+                self._mask_failing = False
+                return display  # no masks, or lifted
+            owned = _owned(display)
+            self._mask_painter.apply(owned, masks)
+        except Exception as e:  # noqa: BLE001 - boundary: never publish unmasked on a bug
+            if not self._mask_failing:
+                log.error(
+                    "camera %s: privacy masks failed, masking the whole picture: %s",
+                    self.camera_id,
+                    redact(repr(e)),
+                )
+            self._mask_failing = True
+            owned = _owned(display)
+            self._mask_painter.apply(owned, FULL_FRAME)
+            return owned
+        self._mask_failing = False
+        return owned
+
+
+def _owned(img: BGRImage) -> BGRImage:
+    """``img`` itself when this worker may write into it, else a private C-contiguous copy."""
+    if img.base is None and img.flags.writeable and img.flags.c_contiguous:
+        return img
+    return np.ascontiguousarray(img.copy())
 
 
 def _display_ready(img: np.ndarray, box: tuple[int, int] | None) -> bool:

@@ -1,0 +1,87 @@
+"""Private cameras on the real app: dark without an incident, live while one is open, gone after.
+
+The app is built as ``rtcc-wall`` builds it (operator, audit log and incident
+store in a fresh HOME), on the demo town with its simulated cameras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from rtcc_wall.core import audit as A
+from rtcc_wall.core.cameras import CameraState
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("RTCC_WALL_CONFIG", raising=False)
+    monkeypatch.delenv("RTCC_WALL_AUDIT_DB", raising=False)
+    monkeypatch.delenv("RTCC_WALL_INCIDENTS_DB", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / ".local" / "share"))
+    monkeypatch.setenv("RTCC_WALL_OPERATOR", "officer.test")
+    return tmp_path
+
+
+def test_private_camera_only_while_incident_open(qtbot: QtBot, home: Path) -> None:
+    from rtcc_wall.app import create_window, load_for_gui, open_access
+
+    args = argparse.Namespace(
+        config=None, demo=True, screenshot=None, after=3.0, layout=None, incident_at=None
+    )
+    loaded, demo = load_for_gui(args)
+    access = open_access(loaded)
+    assert str(access.audit.path).startswith(str(home))
+    window, manager = create_window(loaded, demo=demo, access=access)
+    qtbot.addWidget(window)
+    try:
+        window.resize(1600, 900)
+        window.show()
+        qtbot.waitExposed(window)
+        cam = loaded.cameras["priv-04"]
+        window.wall.set_layout("2x2")
+        window.wall.set_cameras(["city-01", cam.id])
+        private_tile = window.wall.tiles()[1]
+        assert private_tile.state is CameraState.DENIED
+        assert "no open incident" in private_tile.status_text()
+        assert cam.id not in manager.running_ids()  # nothing decoded for a refused view
+        qtbot.waitUntil(lambda: window.wall.tiles()[0].has_live_picture, timeout=15_000)
+
+        # mark the incident next to the camera and open it with a reason
+        window.set_incident(cam.x + 30, cam.y)
+        assert window.panel.open_button.isEnabled()
+        window.panel.case_edit.setText("2026-004711")
+        window.panel.reason_edit.setText("Robbery in progress, suspect on foot")
+        window.panel.open_button.click()
+        qtbot.waitUntil(lambda: private_tile.has_live_picture, timeout=15_000)
+        assert window.panel.close_button.isEnabled()
+
+        # closing the incident takes the private camera off the wall within 5 s
+        closed_at = time.monotonic()
+        window.close_formal_incident("suspect arrested")
+        qtbot.waitUntil(lambda: private_tile.state is CameraState.DENIED, timeout=5_000)
+        assert time.monotonic() - closed_at < 5
+        assert private_tile.current_frame_source_size() is None  # no picture kept on screen
+        qtbot.waitUntil(lambda: cam.id not in manager.running_ids(), timeout=5_000)
+    finally:
+        window.close()
+        manager.shutdown()
+        access.close()
+
+    events = list(A.read_events(access.audit.path))
+    kinds = [e.kind for e in events]
+    assert kinds[0] == A.APP_START
+    assert kinds[-1] == A.APP_STOP
+    assert A.INCIDENT_OPEN in kinds
+    assert A.INCIDENT_CLOSE in kinds
+    private = [e for e in events if e.camera_id == cam.id]
+    assert [e.kind for e in private][:2] == [A.VIEW_DENY, A.VIEW_START]
+    assert any(e.kind == A.VIEW_STOP and e.outcome == "incident_closed" for e in private)
+    assert all(e.operator == "officer.test" for e in events)
+    assert A.verify(access.audit.path).ok
