@@ -158,6 +158,12 @@ class AccessSession:
                 detail={"role": self.operator.role, **(detail or {})},
             )
 
+    def log_config_change(self, summary: str) -> None:
+        with contextlib.suppress(A.AuditWriteError):
+            self.audit.append(
+                A.CONFIG_CHANGE, operator=self.operator.name, reason=summary, outcome="applied"
+            )
+
     def close(self) -> None:
         for camera_id, holder in self.active_views():
             self.end_view(camera_id, holder, code="app_stop")

@@ -24,7 +24,7 @@ from rtcc_wall.core.incidents import Incident
 from rtcc_wall.core.routing import EscapeAnalysis
 from rtcc_wall.core.session import AccessSession
 from rtcc_wall.core.spatial import CameraIndex
-from rtcc_wall.errors import RtccError
+from rtcc_wall.errors import ConfigError, RtccError
 from rtcc_wall.ui.escape import EscapeRunner, RoutesPanel, polyline_between, route_colour
 from rtcc_wall.ui.incident_panel import IncidentPanel
 from rtcc_wall.ui.map_view import MapView
@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
             f"from {loaded.path.name}",
             8000,
         )
+        self._config_seen = self._config_stamp()
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(1000)
         self._status_timer.timeout.connect(self._update_status)
@@ -377,8 +378,42 @@ class MainWindow(QMainWindow):
         self.messages.post("info", f"Incident {closed.id} closed")
         self._refresh_formal()
 
+    def _config_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self.loaded.path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def reload_enrollment(self) -> None:
+        """The config file changed: take over enrollment changes (waivers!) without a restart.
+
+        A file that no longer validates changes nothing; its problems go to the status bar.
+        """
+        from rtcc_wall.config.loader import load_config
+        from rtcc_wall.core.enrollment import apply_enrollment
+
+        try:
+            fresh = load_config(self.loaded.path)
+        except ConfigError as e:
+            self.messages.post(
+                "warning", f"Config changed but is invalid, not applied: {e.problems[0]}"
+            )
+            return
+        change = apply_enrollment(self.loaded.cameras, fresh.cameras)
+        if change.empty:
+            return
+        if self.session is not None:
+            self.session.log_config_change(change.summary())
+        self.messages.post("info", f"Configuration reloaded: {change.summary()}")
+        self._access_tick()
+
     def _access_tick(self) -> None:
         """Every second: views the policy no longer allows leave the wall, saying why."""
+        stamp = self._config_stamp()
+        if stamp is not None and stamp != self._config_seen:
+            self._config_seen = stamp
+            self.reload_enrollment()
         if self.session is None:
             return
         for r in self.session.tick():

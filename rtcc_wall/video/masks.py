@@ -16,8 +16,10 @@ Why here and like this:
   depend on the display size; everything that depends only on (size, masks) is
   computed once and cached (a *plan*: the scaled integer polygons, their
   grown stencil and the hatch pattern, cropped to their bounding box). Per
-  frame one ``cv2.copyTo`` writes the pattern through the stencil into that box
-  (measured: about 0.05 ms for a quarter of a 1280x720 picture).
+  frame one ``cv2.copyTo`` writes the pattern through the stencil into that box.
+  Measured here (a rectangle and a triangle, ~15 % of the picture): 0.005 ms
+  per frame at 320x180, 0.03 ms at 1280x720, 0.06 ms at 1920x1080 (a whole
+  1080p picture: 0.18 ms); a new plan costs 0.1-0.7 ms, once per size and masks.
 """
 
 from __future__ import annotations
@@ -112,12 +114,12 @@ def scale_polygons(masks: MaskPolygons, w: int, h: int) -> tuple[npt.NDArray[np.
 
 def _hatch(x0: int, y0: int, w: int, h: int) -> BGRImage:
     """The mask pattern for the box (x0, y0, w, h); anchored to the picture, not the box."""
-    yy, xx = np.mgrid[y0 : y0 + h, x0 : x0 + w]
-    line = ((xx + yy) % HATCH_PERIOD) < HATCH_WIDTH
-    out = np.empty((h, w, 4), np.uint8)
-    out[:] = MASK_BGRA
-    out[line] = HATCH_BGRA
-    return out
+    # Row y is row 0 shifted by y: build the HATCH_PERIOD distinct rows once, then copy rows.
+    strip = np.empty((w + HATCH_PERIOD, 4), np.uint8)
+    strip[:] = MASK_BGRA
+    strip[(np.arange(x0, x0 + w + HATCH_PERIOD) % HATCH_PERIOD) < HATCH_WIDTH] = HATCH_BGRA
+    rows = np.stack([strip[k : k + w] for k in range(HATCH_PERIOD)])
+    return np.ascontiguousarray(rows[np.arange(y0, y0 + h) % HATCH_PERIOD])
 
 
 def make_plan(masks: MaskPolygons, w: int, h: int) -> MaskPlan:

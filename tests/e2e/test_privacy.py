@@ -85,3 +85,50 @@ def test_private_camera_only_while_incident_open(qtbot: QtBot, home: Path) -> No
     assert any(e.kind == A.VIEW_STOP and e.outcome == "incident_closed" for e in private)
     assert all(e.operator == "officer.test" for e in events)
     assert A.verify(access.audit.path).ok
+
+
+def test_revoked_waiver_stops_the_view_within_5_s(
+    qtbot: QtBot, home: Path, demo_config_path: Path
+) -> None:
+    from rtcc_wall.app import create_window, load_for_gui, open_access
+
+    roads = (demo_config_path.parent / "resources/demo/roads.geojson").resolve()
+    text = demo_config_path.read_text().replace(
+        "road_network: resources/demo/roads.geojson", f"road_network: {roads}"
+    )
+    cfg = home / "site.yaml"
+    cfg.write_text(text)
+    args = argparse.Namespace(
+        config=str(cfg), demo=False, screenshot=None, after=3.0, layout=None, incident_at=None
+    )
+    loaded, demo = load_for_gui(args)
+    access = open_access(loaded)
+    window, manager = create_window(loaded, demo=demo, access=access)
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        qtbot.waitExposed(window)
+        cam = loaded.cameras["priv-04"]
+        window.wall.set_layout("1x1")
+        window.wall.set_cameras([cam.id])
+        tile = window.wall.tiles()[0]
+        window.set_incident(cam.x + 30, cam.y)
+        window.panel.case_edit.setText("2026-1")
+        window.panel.reason_edit.setText("Shots fired near the shop")
+        window.panel.open_button.click()
+        qtbot.waitUntil(lambda: tile.has_live_picture, timeout=15_000)
+
+        # the owner revokes: the administrator edits the config (or imports the registry)
+        block = text.index("id: priv-04")
+        at = text.index("revoked: false", block)
+        cfg.write_text(text[:at] + "revoked: true" + text[at + len("revoked: false") :])
+        revoked_at = time.monotonic()
+        qtbot.waitUntil(lambda: tile.state is CameraState.DENIED, timeout=5_000)
+        assert time.monotonic() - revoked_at < 5
+        assert "revoked" in tile.status_text()
+    finally:
+        window.close()
+        manager.shutdown()
+        access.close()
+    kinds = [e.kind for e in A.read_events(access.audit.path)]
+    assert A.CONFIG_CHANGE in kinds

@@ -26,6 +26,8 @@ from rtcc_wall.video.frames import BGRImage, Frame, to_display
 from rtcc_wall.video.manager import StreamManager, Variant
 from rtcc_wall.video.masks import (
     HATCH_BGRA,
+    HATCH_PERIOD,
+    HATCH_WIDTH,
     MASK_BGRA,
     MaskPainter,
     apply_masks,
@@ -222,6 +224,10 @@ def test_apply_masks_paints_in_place_without_antialiasing() -> None:
     assert is_mask_colour(img)[painted].all()
     colours = {tuple(int(c) for c in px) for px in img[is_mask_colour(img)]}
     assert colours == {MASK_BGRA, HATCH_BGRA}, "dark grey with a hatch"
+    # the hatch is anchored to the picture: diagonal lines where (x + y) % period < width
+    yy, xx = np.nonzero(painted)
+    hatch = np.all(img[yy, xx] == HATCH_BGRA, axis=-1)
+    assert np.array_equal(hatch, (xx + yy) % HATCH_PERIOD < HATCH_WIDTH)
 
 
 def test_empty_masks_paint_nothing_and_bad_input_is_refused() -> None:
