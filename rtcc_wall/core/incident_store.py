@@ -251,10 +251,11 @@ def read_records(path: Path | str, *, open_only: bool = False) -> builtins.list[
 
 
 def _required(name: str, value: str) -> str:
+    """A required free-text field, redacted: a pasted stream URL never stores its password."""
     text = value.strip() if isinstance(value, str) else ""
     if not text:
         raise ValueError(f"{name} is required (it is empty)")
-    return text
+    return redact(text)
 
 
 def _aware(name: str, t: dt.datetime) -> dt.datetime:
