@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from rtcc_wall.config.loader import LoadedConfig, load_config
 from rtcc_wall.core.audit import APP_START, APP_STOP, AuditLog
+from rtcc_wall.core.masks import MaskController
 from rtcc_wall.core.redact import redact
 from rtcc_wall.core.session import AccessSession
 from rtcc_wall.errors import ConfigError, RtccError
@@ -178,6 +179,7 @@ class Access:
     session: AccessSession
     incidents: IncidentStore
     audit: AuditLog
+    masks: MaskController
 
     def close(self) -> None:
         self.session.close()
@@ -206,7 +208,7 @@ def open_access(loaded: LoadedConfig, operator_name: str | None = None) -> Acces
         cameras=loaded.cameras,
     )
     session.log_app(APP_START, {"config": str(loaded.path), "site": loaded.site_name})
-    return Access(session, incidents, audit)
+    return Access(session, incidents, audit, MaskController(loaded.cameras, audit))
 
 
 def create_window(
@@ -227,6 +229,7 @@ def create_window(
         network_provider=lambda: loaded.network,
         stale_after_s=loaded.config.wall.stale_after_s,
         on_state=bridge.camera_state,
+        mask_provider_for=access.masks.provider if access else None,
     )
     window = MainWindow(
         loaded,
@@ -236,6 +239,7 @@ def create_window(
         messages=bridge,
         session=access.session if access else None,
         incidents=access.incidents if access else None,
+        masks=access.masks if access else None,
     )
     handler = BridgeLogHandler(bridge)
     logging.getLogger("rtcc_wall").addHandler(handler)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from rtcc_wall import __version__
 from rtcc_wall.config.loader import LoadedConfig
 from rtcc_wall.core.incidents import Incident
+from rtcc_wall.core.masks import MaskController
 from rtcc_wall.core.routing import EscapeAnalysis
 from rtcc_wall.core.session import AccessSession
 from rtcc_wall.core.spatial import CameraIndex
@@ -55,8 +56,10 @@ class MainWindow(QMainWindow):
         messages: MessageBridge | None = None,
         session: AccessSession | None = None,
         incidents: IncidentStore | None = None,
+        masks: MaskController | None = None,
     ) -> None:
         super().__init__()
+        self.masks = masks
         #: the access gate; None only in tests that exercise the wall without policy
         self.session = session
         self.incidents = incidents
@@ -83,6 +86,9 @@ class MainWindow(QMainWindow):
         start = cfg.wall.cameras or list(loaded.cameras)[: GRID_SIZES[self.wall.layout_name] ** 2]
         self.wall.set_cameras(start)
 
+        self.wall.tile_menu_requested.connect(self._tile_menu)
+        if masks is not None:
+            self.wall.set_mask_note(self._mask_note)
         self.map = MapView(loaded.network, loaded.cameras.values())
         self.map.camera_clicked.connect(self._camera_clicked)
         self.map.incident_requested.connect(self.set_incident)
@@ -408,12 +414,80 @@ class MainWindow(QMainWindow):
         self.messages.post("info", f"Configuration reloaded: {change.summary()}")
         self._access_tick()
 
+    def lift_masks(self, camera_id: str, reason: str) -> bool:
+        """A supervisor lifts a camera's privacy masks for a while (audited, reverts itself)."""
+        if self.masks is None or self.session is None:
+            return False
+        inc = self.session.incident
+        try:
+            lift = self.masks.lift(
+                camera_id,
+                self.session.operator,
+                reason,
+                dt.datetime.now(dt.UTC),
+                incident_id=inc.id if inc is not None else None,
+            )
+        except (PermissionError, ValueError, KeyError, RtccError) as e:
+            self.messages.post("warning", f"Masks not lifted: {e}")
+            return False
+        self.messages.post(
+            "warning",
+            f"Privacy masks of {camera_id} lifted until {lift.until.astimezone():%H:%M:%S}",
+        )
+        return True
+
+    def _mask_note(self, camera_id: str) -> str | None:
+        if self.masks is None:
+            return None
+        lift = self.masks.current_lift(camera_id, dt.datetime.now(dt.UTC))
+        return f"UNMASKED until {lift.until.astimezone():%H:%M}" if lift else None
+
+    def restore_masks(self, camera_id: str) -> None:
+        if self.masks is None or self.session is None:
+            return
+        try:
+            self.masks.restore(camera_id, self.session.operator, dt.datetime.now(dt.UTC))
+        except RtccError as e:
+            self.messages.post("warning", f"Masks restored, but not yet logged: {e}")
+
+    def _tile_menu(self, tile: object, pos: object) -> None:
+        from PySide6.QtWidgets import QInputDialog, QMenu
+
+        from rtcc_wall.ui.tile import CameraTile
+
+        if not isinstance(tile, CameraTile) or tile.camera is None or self.masks is None:
+            return
+        cam = tile.camera
+        menu = QMenu(self)
+        if getattr(cam, "masks", ()):
+            now = dt.datetime.now(dt.UTC)
+            if self.masks.current_lift(cam.id, now) is None:
+
+                def ask() -> None:
+                    text, ok = QInputDialog.getText(
+                        self, "Lift privacy masks", f"Reason to lift the masks of {cam.name}:"
+                    )
+                    if ok:
+                        self.lift_masks(cam.id, text)
+
+                menu.addAction("Lift privacy masks… (supervisor)").triggered.connect(ask)
+            else:
+                menu.addAction("Restore privacy masks now").triggered.connect(
+                    lambda: self.restore_masks(cam.id)
+                )
+        else:
+            menu.addAction("No privacy masks on this camera").setEnabled(False)
+        menu.exec(pos)  # type: ignore[call-overload]
+
     def _access_tick(self) -> None:
         """Every second: views the policy no longer allows leave the wall, saying why."""
         stamp = self._config_stamp()
         if stamp is not None and stamp != self._config_seen:
             self._config_seen = stamp
             self.reload_enrollment()
+        if self.masks is not None:
+            for lift in self.masks.expire(dt.datetime.now(dt.UTC)):
+                self.messages.post("info", f"Privacy masks of {lift.camera_id} are back")
         if self.session is None:
             return
         for r in self.session.tick():

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QContextMenuEvent,
     QFont,
     QMouseEvent,
     QPainter,
@@ -73,6 +74,7 @@ class CameraTile(QWidget):
     """Shows one camera (or an empty slot) and reports clicks."""
 
     double_clicked = Signal(object)  # self
+    menu_requested = Signal(object, object)  # self, global QPoint
     clicked = Signal(object)  # self
 
     def __init__(
@@ -89,6 +91,8 @@ class CameraTile(QWidget):
         self._manager = manager
         self._gate = gate
         self._deny_message = ""
+        #: camera id -> a warning to show (e.g. "UNMASKED until 14:05"), or None
+        self.mask_note: Callable[[str], str | None] | None = None
         self.substream_below_px = substream_below_px
         self._camera: Camera | None = None
         self._worker: CameraWorker | None = None
@@ -321,6 +325,9 @@ class CameraTile(QWidget):
                 self._send_size(self._pending[1])
             self._consider_switch()
 
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802
+        self.menu_requested.emit(self, event.globalPos())
+
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         self.double_clicked.emit(self)
 
@@ -464,6 +471,15 @@ class CameraTile(QWidget):
             p.drawRoundedRect(eta_rect, 4, 4)
             p.setPen(QColor("white"))
             p.drawText(eta_rect, Qt.AlignmentFlag.AlignCenter, eta)
+        note = self.mask_note(cam.id) if self.mask_note is not None else None
+        if note:
+            nw = fm.horizontalAdvance(note) + 12
+            note_rect = QRectF(r.width() - nw - 4, bar_h + 4, nw, bar_h)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(theme.INCIDENT)
+            p.drawRoundedRect(note_rect, 4, 4)
+            p.setPen(QColor("white"))
+            p.drawText(note_rect, Qt.AlignmentFlag.AlignCenter, note)
         # bottom-right: state pill + frame age
         color = theme.STATE_COLORS.get(self._state.value, QColor("white"))
         text = f"● {self._state.label}  {format_age(self._age)}"

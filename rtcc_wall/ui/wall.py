@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QWidget
@@ -20,6 +20,7 @@ class WallWidget(QWidget):
     """Tiles in an N x N grid. Holds up to 16 camera slots; the layout shows the first N*N."""
 
     layout_changed = Signal(str)
+    tile_menu_requested = Signal(object, object)  # tile, global position
     cameras_changed = Signal()
 
     def __init__(
@@ -46,6 +47,7 @@ class WallWidget(QWidget):
             t.hide()
             t.double_clicked.connect(self._toggle_maximize)
             t.clicked.connect(self._select)
+            t.menu_requested.connect(self.tile_menu_requested)
         self._slots: list[str | None] = [None] * MAX_TILES
         self._layout = layout
         self._maximized: CameraTile | None = None
@@ -104,6 +106,10 @@ class WallWidget(QWidget):
         for tile, cid in zip(self._tiles, self._slots, strict=True):
             tile.set_camera(self._cameras[cid] if cid else None)
         self.cameras_changed.emit()
+
+    def set_mask_note(self, note: Callable[[str], str | None]) -> None:
+        for t in self._tiles:
+            t.mask_note = note
 
     def recheck_access(self) -> None:
         """Refused tiles ask again (an incident was opened, or its reason changed)."""

@@ -132,3 +132,112 @@ def test_revoked_waiver_stops_the_view_within_5_s(
         access.close()
     kinds = [e.kind for e in A.read_events(access.audit.path)]
     assert A.CONFIG_CHANGE in kinds
+
+
+def _site_with(home: Path, demo_config_path: Path, extra_camera_lines: str, access: str) -> Path:
+    roads = (demo_config_path.parent / "resources/demo/roads.geojson").resolve()
+    text = demo_config_path.read_text().replace(
+        "road_network: resources/demo/roads.geojson", f"road_network: {roads}"
+    )
+    block = text.index("id: priv-04")
+    at = text.index("\n", text.index("waiver:", block)) + 1
+    text = text[:at] + extra_camera_lines + text[at:]
+    text = text.replace("\ncameras:\n", f"\n{access}\ncameras:\n", 1)
+    cfg = home / "site.yaml"
+    cfg.write_text(text)
+    return cfg
+
+
+def test_masks_burned_in_and_lifted_by_a_supervisor(
+    qtbot: QtBot, home: Path, demo_config_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rtcc_wall.app import create_window, load_for_gui, open_access
+    from rtcc_wall.video.masks import is_mask_colour
+
+    cfg = _site_with(
+        home,
+        demo_config_path,
+        "    masks: [[[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]]\n",
+        "access:\n  operators:\n    - {name: sup.test, role: supervisor}\n"
+        "    - {name: op.test, role: operator}\n",
+    )
+    monkeypatch.setenv("RTCC_WALL_OPERATOR", "sup.test")
+    args = argparse.Namespace(
+        config=str(cfg), demo=False, screenshot=None, after=3.0, layout=None, incident_at=None
+    )
+    loaded, demo = load_for_gui(args)
+    access = open_access(loaded)
+    window, manager = create_window(loaded, demo=demo, access=access)
+    qtbot.addWidget(window)
+    cam = loaded.cameras["priv-04"]
+
+    def left_half_masked() -> bool:
+        w = manager.worker(cam.id)
+        f = w.latest.get() if w is not None else None
+        if f is None:
+            return False
+        m = is_mask_colour(f.image)
+        half = f.image.shape[1] // 2
+        # (a few scene pixels may happen to share the mask's grey: compare fractions)
+        return bool(m[:, : half - 2].all()) and float(m[:, half + 2 :].mean()) < 0.001
+
+    try:
+        window.show()
+        qtbot.waitExposed(window)
+        window.wall.set_layout("1x1")
+        window.wall.set_cameras([cam.id])
+        window.set_incident(cam.x + 30, cam.y)
+        window.panel.case_edit.setText("2026-2")
+        window.panel.reason_edit.setText("Robbery")
+        window.panel.open_button.click()
+        tile = window.wall.tiles()[0]
+        qtbot.waitUntil(lambda: tile.has_live_picture, timeout=15_000)
+        qtbot.waitUntil(left_half_masked, timeout=5_000)
+
+        assert window.lift_masks(cam.id, "suspect hid in the masked driveway")
+        qtbot.waitUntil(lambda: not left_half_masked(), timeout=5_000)
+        w = manager.worker(cam.id)
+        assert w is not None
+        assert float(is_mask_colour(w.latest.get().image).mean()) < 0.001  # type: ignore[union-attr]
+        window.restore_masks(cam.id)
+        qtbot.waitUntil(left_half_masked, timeout=5_000)
+    finally:
+        window.close()
+        manager.shutdown()
+        access.close()
+    lifts = [e for e in A.read_events(access.audit.path) if e.kind == A.MASK_LIFT]
+    assert len(lifts) == 1
+    assert lifts[0].operator == "sup.test"
+    assert lifts[0].reason == "suspect hid in the masked driveway"
+    assert A.verify(access.audit.path).ok
+
+
+def test_operator_cannot_lift_masks(
+    qtbot: QtBot, home: Path, demo_config_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rtcc_wall.app import create_window, load_for_gui, open_access
+
+    cfg = _site_with(
+        home,
+        demo_config_path,
+        "    masks: [[[0.0, 0.0], [0.5, 0.0], [0.5, 1.0]]]\n",
+        "access:\n  operators:\n    - {name: op.test, role: operator}\n",
+    )
+    monkeypatch.setenv("RTCC_WALL_OPERATOR", "op.test")
+    args = argparse.Namespace(
+        config=str(cfg), demo=False, screenshot=None, after=3.0, layout=None, incident_at=None
+    )
+    loaded, demo = load_for_gui(args)
+    access = open_access(loaded)
+    window, manager = create_window(loaded, demo=demo, access=access)
+    qtbot.addWidget(window)
+    try:
+        assert not window.lift_masks("priv-04", "curious")
+        assert "supervisor" in window.messages.history[-1][1].lower() or any(
+            "supervisor" in m.lower() for _lvl, m in window.messages.history
+        )
+    finally:
+        window.close()
+        manager.shutdown()
+        access.close()
+    assert not [e for e in A.read_events(access.audit.path) if e.kind == A.MASK_LIFT]
