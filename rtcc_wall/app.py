@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from rtcc_wall.config.loader import LoadedConfig, load_config
-from rtcc_wall.core.audit import APP_START, APP_STOP, AuditLog
+from rtcc_wall.core.audit import APP_START, APP_STOP, OPERATOR, AuditLog
 from rtcc_wall.core.masks import MaskController
 from rtcc_wall.core.redact import redact
 from rtcc_wall.core.session import AccessSession
@@ -208,6 +208,7 @@ def open_access(loaded: LoadedConfig, operator_name: str | None = None) -> Acces
         cameras=loaded.cameras,
     )
     session.log_app(APP_START, {"config": str(loaded.path), "site": loaded.site_name})
+    session.log_app(OPERATOR, {"action": "session_start"})
     return Access(session, incidents, audit, MaskController(loaded.cameras, audit))
 
 

@@ -55,6 +55,8 @@ class AccessSession:
         self._incident: IncidentLike | None = None
         self._reason: str | None = None
         self._views: dict[tuple[str, Hashable], tuple[View, str]] = {}
+        #: camera id -> the reason of its private view that ran out: extending needs another
+        self._spent: dict[str, str] = {}
         self._ids = itertools.count(1)
 
     # --- the incident being worked ---------------------------------------------------
@@ -82,6 +84,10 @@ class AccessSession:
         # a city camera needs no reason of its own: the wall is the operator's job
         why = reason if camera.ownership == "private" else (reason or "wall")
         decision, view = self.policy.start(camera, self.operator, incident, now, reason=why)
+        spent = self._spent.get(camera_id)
+        if decision.allowed and spent is not None and (why or "").strip() == spent:
+            # the view's time ran out: going on needs a new reason, not the same one again
+            decision, view = Decision(False, "view_expired", MESSAGES["view_expired"]), None
         view_id = f"v{next(self._ids)}"
         try:
             self.audit.append(
@@ -144,6 +150,8 @@ class AccessSession:
         for (camera_id, holder), (view, _vid) in entries.items():
             s = stopped.get(id(view))
             if s is not None:
+                if s.code == "view_expired":
+                    self._spent[camera_id] = view.reason
                 self.end_view(camera_id, holder, code=s.code)
                 out.append(Revoked(camera_id, holder, s.code, s.message))
         return out

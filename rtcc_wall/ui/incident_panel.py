@@ -37,6 +37,7 @@ class IncidentPanel(QWidget):
     radius_changed = Signal(float)
     open_requested = Signal(str, str, str)  # type, case number, reason
     close_requested = Signal()
+    renew_requested = Signal(str)  # a new reason for the incident's views
     show_on_wall = Signal()
     clear_requested = Signal()
     camera_activated = Signal(str)
@@ -102,6 +103,15 @@ class IncidentPanel(QWidget):
         self.close_button.clicked.connect(self.close_requested)
         form2.addWidget(self.reason_edit, 1)
         form2.addWidget(self.open_button)
+        self.renew_button = QPushButton("New reason")
+        self.renew_button.setEnabled(False)
+        self.renew_button.setToolTip(
+            "Private views end after the configured minutes: a new reason renews them"
+        )
+        self.renew_button.clicked.connect(
+            lambda: self.renew_requested.emit(self.reason_edit.text().strip())
+        )
+        form2.addWidget(self.renew_button)
         form2.addWidget(self.close_button)
         lay.addLayout(form2)
         self.formal = QLabel("No open incident: private cameras stay dark.")
@@ -168,6 +178,7 @@ class IncidentPanel(QWidget):
         self.formal.setText(text)
         self.open_button.setEnabled(can_open and not is_open)
         self.close_button.setEnabled(is_open)
+        self.renew_button.setEnabled(is_open)
 
     def listed_ids(self) -> list[str]:
         out: list[str] = []

@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.panel.camera_activated.connect(self._camera_clicked)
         self.panel.open_requested.connect(self.open_formal_incident)
         self.panel.close_requested.connect(self._close_clicked)
+        self.panel.renew_requested.connect(self.renew_reason)
 
         self.routes_panel = RoutesPanel()
         self.routes_panel.minutes_changed.connect(self._minutes_changed)
@@ -355,6 +356,17 @@ class MainWindow(QMainWindow):
         self.session.set_incident(opened, reason)
         self.messages.post("info", f"Incident {opened.id} opened ({kind}, case {case_number})")
         self._refresh_formal()
+        self.wall.recheck_access()
+
+    def renew_reason(self, reason: str) -> None:
+        """A new reason for the working incident's views: expired private views may resume."""
+        if self.session is None or self.session.incident is None:
+            return
+        if not reason.strip():
+            self.messages.post("warning", "Type the new reason first")
+            return
+        self.session.set_incident(self.session.incident, reason.strip())
+        self.messages.post("info", "New reason recorded; expired private views may resume")
         self.wall.recheck_access()
 
     def _close_clicked(self) -> None:

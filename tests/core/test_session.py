@@ -115,3 +115,19 @@ def test_audit_failure_refuses_the_view(session: AccessSession) -> None:
     d = session.request_view("city-01", object())
     assert not d.allowed
     assert d.code == AUDIT_DOWN
+
+
+def test_expired_view_needs_a_new_reason(session: AccessSession, demo_loaded) -> None:  # type: ignore[no-untyped-def]
+    cam = demo_loaded.cameras["priv-01"]
+    inc = _incident_at(cam)
+    session.set_incident(inc, "first reason")
+    assert session.request_view(cam.id, "tile").allowed
+    session._clock.t = NOW + dt.timedelta(minutes=16)  # type: ignore[attr-defined]  # noqa: SLF001
+    assert [r.code for r in session.tick()] == ["view_expired"]
+    again = session.request_view(cam.id, "tile")
+    assert not again.allowed
+    assert again.code == "view_expired"
+    session.set_incident(inc, "suspect seen entering the shop")
+    renewed = session.request_view(cam.id, "tile")
+    assert renewed.allowed
+    assert renewed.expires_at == NOW + dt.timedelta(minutes=31)
