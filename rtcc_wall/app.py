@@ -8,6 +8,7 @@ half-configured window. Phase two: the QApplication, the theme, the windows.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -126,6 +127,11 @@ def run_gui(args: argparse.Namespace) -> int:
             return 2
         _start_scenario(window, manager, args.scenario)
     window.show()
+    # Everything built so far (road network, registry, map items) lives as long as the
+    # app: keep it out of the garbage collector's scans, which would otherwise stall the
+    # GUI thread for a full collection now and then.
+    gc.collect()
+    gc.freeze()
     # Ctrl+C in the terminal closes the app cleanly.
     signal.signal(signal.SIGINT, lambda *_: app.quit())
     rc = 0

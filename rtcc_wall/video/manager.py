@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SourceBuilder = Callable[[Camera], FrameSource]
+
+#: Python's GIL switch interval while camera threads run (default is 5 ms).
+GIL_SWITCH_S = 0.002
 
 #: How often the watchdog looks for cameras that went stale.
 WATCHDOG_PERIOD_S = 0.25
@@ -94,6 +98,11 @@ class StreamManager:
         self._watchdog: threading.Thread | None = None
         # Process-global, so set here on the main thread before any worker opens a stream.
         use_rtsp_over_tcp()
+        # Dozens of camera threads wake together when a network hiccups (timeouts,
+        # reconnects); with Python's default 5 ms GIL switch interval the GUI thread
+        # can wait behind all of them. 2 ms keeps the wall responsive (process-wide).
+        if sys.getswitchinterval() > GIL_SWITCH_S:
+            sys.setswitchinterval(GIL_SWITCH_S)
 
     # ------------------------------------------------------------------ consumers
     def has_sub_stream(self, camera_id: str) -> bool:

@@ -198,7 +198,9 @@ def test_masks_burned_in_and_lifted_by_a_supervisor(
         qtbot.waitUntil(lambda: not left_half_masked(), timeout=5_000)
         w = manager.worker(cam.id)
         assert w is not None
-        assert float(is_mask_colour(w.latest.get().image).mean()) < 0.001  # type: ignore[union-attr]
+        img = w.latest.get().image  # type: ignore[union-attr]
+        # the left half shows the scene again (a few scene pixels may share the mask's grey)
+        assert float(is_mask_colour(img)[:, : img.shape[1] // 2 - 2].mean()) < 0.05
         window.restore_masks(cam.id)
         qtbot.waitUntil(left_half_masked, timeout=5_000)
     finally:
