@@ -60,6 +60,7 @@ from typing import Any, Final, Literal
 import platformdirs
 
 from rtcc_wall.core.redact import redact
+from rtcc_wall.core.sqlite_wal import use_wal
 from rtcc_wall.errors import RtccError
 
 # Event kinds. The access policy and the UI write these; reports read them.
@@ -316,25 +317,7 @@ class AuditLog:
             raise AuditWriteError(redact(f"cannot open the audit log {self.path}: {e}")) from e
 
     def _use_wal(self, deadline: float) -> None:
-        """``PRAGMA journal_mode=WAL``, retried while another process holds a lock.
-
-        Switching a fresh file to WAL needs an exclusive lock and SQLite answers
-        "database is locked" at once, without the busy handler, when two
-        processes create the log together; so we wait here ourselves.
-        """
-        delay = 0.005
-        while True:
-            try:
-                row = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()
-            except sqlite3.OperationalError as e:
-                if "locked" not in str(e) or time.monotonic() >= deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 0.1)
-                continue
-            if row is None or str(row[0]).lower() != "wal":
-                raise sqlite3.OperationalError(f"could not switch to WAL mode (got {row})")
-            return
+        use_wal(self._conn, deadline)
 
     def __enter__(self) -> AuditLog:
         return self

@@ -44,6 +44,7 @@ from rtcc_wall.core import audit
 from rtcc_wall.core.access import Incident, Operator
 from rtcc_wall.core.audit import AuditLog, format_ts, parse_ts
 from rtcc_wall.core.redact import redact
+from rtcc_wall.core.sqlite_wal import use_wal
 from rtcc_wall.errors import RtccError
 
 #: Environment variable that overrides the default database location.
@@ -317,24 +318,7 @@ class IncidentStore:
             raise
 
     def _use_wal(self, deadline: float) -> None:
-        """WAL mode, retried while another process creating the file holds its lock.
-
-        (SQLite answers "database is locked" at once, without the busy
-        handler, when two processes switch a fresh file to WAL together.)
-        """
-        delay = 0.005
-        while True:
-            try:
-                row = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()
-            except sqlite3.OperationalError as e:
-                if "locked" not in str(e) or time.monotonic() >= deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 0.1)
-                continue
-            if row is None or str(row[0]).lower() != "wal":
-                raise sqlite3.OperationalError(f"could not switch to WAL mode (got {row})")
-            return
+        use_wal(self._conn, deadline)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
