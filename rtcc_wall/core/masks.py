@@ -102,7 +102,9 @@ class MaskController:
     ) -> None:
         if not lift_minutes > 0:
             raise ValueError(f"lift_minutes must be positive, got {lift_minutes}")
-        self._cameras = dict(cameras)
+        # the live registry, not a copy: a reloaded config (core/enrollment.py) changes a
+        # camera's masks on the running wall; single lookups are atomic under the GIL
+        self._cameras = cameras
         self._audit = audit
         self.lift_minutes = lift_minutes
         self._lock = threading.Lock()  # state: read per frame by the workers

@@ -24,3 +24,19 @@ def test_apply_enrollment(demo_loaded) -> None:  # type: ignore[no-untyped-def]
     assert "priv-02" not in live
     assert live["city-01"] is demo_loaded.cameras["city-01"]  # stream changes wait for a restart
     assert apply_enrollment(live, dict(live)).empty
+
+
+def test_reloaded_masks_apply_to_the_running_wall(demo_loaded) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from rtcc_wall.core.masks import MaskController
+
+    live = dict(demo_loaded.cameras)
+    masks = MaskController(live, None)
+    now = dt.datetime.now(dt.UTC)
+    assert masks.active_masks("priv-03", now) == ()
+    new = dict(live)
+    poly = (((0.0, 0.0), (0.5, 0.0), (0.5, 0.5)),)
+    new["priv-03"] = dataclasses.replace(new["priv-03"], masks=poly)
+    assert apply_enrollment(live, new).changed == ["priv-03"]
+    assert masks.active_masks("priv-03", now) == poly
