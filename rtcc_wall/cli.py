@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from rtcc_wall.video.sim import SimWorld
 
 if TYPE_CHECKING:
+    from rtcc_wall.config.loader import LoadedConfig
     from rtcc_wall.core.routing import EscapeAnalysis
 
 EXIT_OK = 0
@@ -96,6 +97,19 @@ def _print_problems(e: ConfigError) -> None:
         print(redact(str(p)), file=sys.stderr)
 
 
+def _load_or_report(explicit: str | None) -> LoadedConfig | None:
+    """The configuration a headless command works on, or None after printing its problems."""
+    from rtcc_wall.config.loader import load_config
+    from rtcc_wall.paths import discover_config
+
+    path, _origin = discover_config(explicit)
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        _print_problems(e)
+        return None
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     from rtcc_wall.config.loader import load_config
 
@@ -117,15 +131,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_nearby(args: argparse.Namespace) -> int:
-    from rtcc_wall.config.loader import load_config
     from rtcc_wall.core.spatial import CameraIndex
-    from rtcc_wall.paths import discover_config
 
-    path, _origin = discover_config(args.config)
-    try:
-        loaded = load_config(path)
-    except ConfigError as e:
-        _print_problems(e)
+    loaded = _load_or_report(args.config)
+    if loaded is None:
         return EXIT_BAD_INPUT
     radius = args.radius if args.radius is not None else loaded.config.incident.radius_m
     if radius <= 0:
@@ -289,7 +298,6 @@ def _speed_range(text: str) -> tuple[float, float]:
 
 
 def cmd_routes(args: argparse.Namespace) -> int:
-    from rtcc_wall.config.loader import load_config
     from rtcc_wall.core.routing import (
         CameraFovIndex,
         RoutingError,
@@ -297,7 +305,6 @@ def cmd_routes(args: argparse.Namespace) -> int:
         SpeedRange,
         analyze,
     )
-    from rtcc_wall.paths import discover_config
 
     if not 0 <= args.minutes <= 60:
         print("rtcc-wall routes: --minutes must be between 0 and 60", file=sys.stderr)
@@ -305,11 +312,8 @@ def cmd_routes(args: argparse.Namespace) -> int:
     if not 1 <= args.routes <= 12:
         print("rtcc-wall routes: --routes must be between 1 and 12", file=sys.stderr)
         return EXIT_BAD_INPUT
-    path, _origin = discover_config(args.config)
-    try:
-        loaded = load_config(path)
-    except ConfigError as e:
-        _print_problems(e)
+    loaded = _load_or_report(args.config)
+    if loaded is None:
         return EXIT_BAD_INPUT
     lon, lat = args.at
     x, y = loaded.projection.to_xy(lon, lat)
