@@ -75,6 +75,8 @@ VIEW_DENY: Final = "view_deny"
 MASK_LIFT: Final = "mask_lift"
 MASK_RESTORE: Final = "mask_restore"
 EXPORT: Final = "export"
+#: An export refused (role, access policy, no reason) or not completed; outcome says why.
+EXPORT_DENY: Final = "export_deny"
 CONFIG_CHANGE: Final = "config_change"
 KINDS: Final = frozenset(
     {
@@ -89,6 +91,7 @@ KINDS: Final = frozenset(
         MASK_LIFT,
         MASK_RESTORE,
         EXPORT,
+        EXPORT_DENY,
         CONFIG_CHANGE,
     }
 )
