@@ -47,7 +47,7 @@ def png_bytes(img: QImage) -> bytes:
     data = QByteArray()
     buf = QBuffer(data)
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not img.save(buf, "PNG"):
+    if not img.save(buf, "PNG"):  # type: ignore[call-overload]  # the stub wants bytes
         raise OSError("cannot encode PNG")
     buf.close()
     return bytes(data.data())
