@@ -237,6 +237,7 @@ def create_window(
         stale_after_s=loaded.config.wall.stale_after_s,
         on_state=bridge.camera_state,
         mask_provider_for=access.masks.provider if access else None,
+        replay_seconds=loaded.config.wall.replay_seconds,
     )
     window = MainWindow(
         loaded,

@@ -142,6 +142,8 @@ class WallConfig(_Strict):
     display_fps: int = Field(default=60, ge=1, le=120)
     #: Tiles narrower than this (pixels) play a camera's sub-stream when it has one.
     substream_below_px: int = Field(default=640, ge=0, le=8000)
+    #: Seconds of instant replay kept per watched camera (compressed packets); 0 = off.
+    replay_seconds: float = Field(default=60.0, ge=0.0, le=600.0)
 
 
 class IncidentConfig(_Strict):

@@ -16,6 +16,17 @@ event (see ``worker.py``: a worker blocked in ``read()`` cannot say it).
 Releasing never blocks the caller (usually the GUI thread): the worker is told
 to stop and ends on its own; ``shutdown()`` waits for all of them, in parallel,
 with one deadline.
+
+Replay (``video/replay.py``): every running stream worker fills a
+``ReplayRing`` of its last ``replay_seconds`` (0: none). When a camera's last
+stream stops, its rings are closed (emptied) at once, in ``release``, so a
+private camera whose view ended keeps nothing. When one stream of a camera
+stops while another keeps running (a tile switching between sub-stream and
+main stream), the stopped stream's ring is kept, no longer fed, until it has
+aged out of the replay window or the camera's last stream stops: the
+operator who maximizes a small tile still has the minute before.
+``replay(camera_id)`` returns whichever ring covers more of the last
+``replay_seconds`` (the main stream's when they tie).
 """
 
 from __future__ import annotations
@@ -32,6 +43,7 @@ from rtcc_wall.core.cameras import Camera
 from rtcc_wall.core.masks import MaskProvider
 from rtcc_wall.core.roads import RoadNetwork
 from rtcc_wall.core.streams import StreamUrlError, parse_stream_url
+from rtcc_wall.video.replay import DEFAULT_MAX_BYTES, ReplayRing
 from rtcc_wall.video.sources import FrameSource, Unsupported, make_source, use_rtsp_over_tcp
 from rtcc_wall.video.worker import CameraWorker, StateCallback
 
@@ -72,11 +84,17 @@ class StreamManager:
         sim_size: tuple[int, int] = (640, 360),
         worker_options: dict[str, Any] | None = None,
         mask_provider_for: Callable[[str], MaskProvider] | None = None,
+        replay_seconds: float = 60.0,
+        replay_max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         """``source_builder`` replaces ``make_source`` (tests, replay);
         ``worker_options`` are passed to every ``CameraWorker`` (timeouts, backoff);
         ``mask_provider_for(camera_id)`` gives each worker of that camera, main and
-        sub-stream alike, its privacy-mask provider (``MaskController.provider``)."""
+        sub-stream alike, its privacy-mask provider (``MaskController.provider``);
+        ``replay_seconds`` (0: off) and ``replay_max_bytes`` bound each stream's
+        replay ring."""
+        if not 0.0 <= replay_seconds <= 3600.0:
+            raise ValueError(f"replay_seconds must be 0-3600, got {replay_seconds}")
         self._cameras = dict(cameras)
         self._network_provider = network_provider
         self.stale_after_s = stale_after_s
@@ -85,8 +103,12 @@ class StreamManager:
         self._sim_size = sim_size
         self._worker_options = dict(worker_options or {})
         self._mask_provider_for = mask_provider_for
+        self.replay_seconds = float(replay_seconds)
+        self._replay_max_bytes = replay_max_bytes
         self._lock = threading.RLock()
         self._workers: dict[StreamKey, CameraWorker] = {}
+        self._rings: dict[StreamKey, ReplayRing] = {}  # of running workers
+        self._retired: dict[str, ReplayRing] = {}  # of a stopped stream; another one runs
         # released workers that may still be ending: shutdown() must wait for them too,
         # or the process exits with a thread inside OpenCV (observed: abort at exit)
         self._stopping: list[CameraWorker] = []
@@ -129,7 +151,11 @@ class StreamManager:
             if worker is None:
                 if key[1] == "sub":
                     camera = dataclasses.replace(camera, stream=camera.sub_stream or "")
-                worker = self._new_worker(camera)
+                ring = None
+                if self.replay_seconds > 0:
+                    ring = ReplayRing(camera_id, self.replay_seconds, self._replay_max_bytes)
+                    self._rings[key] = ring
+                worker = self._new_worker(camera, ring)
                 self._workers[key] = worker
                 self._apply_size(key)
                 worker.start()
@@ -154,6 +180,24 @@ class StreamManager:
                 self._stopping.append(worker)
         if worker is not None:
             worker.request_stop()
+        with self._lock:
+            self._retire_ring(key)
+
+    def _retire_ring(self, key: StreamKey) -> None:
+        """After ``key``'s worker was told to stop: keep its ring while the camera streams."""
+        ring = self._rings.pop(key, None)
+        camera_id = key[0]
+        if any(cid == camera_id for cid, _variant in self._workers):
+            if ring is not None:
+                old = self._retired.pop(camera_id, None)
+                if old is not None:
+                    old.close()
+                self._retired[camera_id] = ring
+            return
+        # the camera's last stream stopped: nothing of it is kept
+        for r in (ring, self._retired.pop(camera_id, None)):
+            if r is not None:
+                r.close()
 
     def set_target_size(
         self, camera_id: str, consumer: Hashable, w: int, h: int, variant: Variant = "main"
@@ -192,6 +236,53 @@ class StreamManager:
         with self._lock:
             return sorted(self._workers)
 
+    # ------------------------------------------------------------------ replay
+    def replay(self, camera_id: str) -> ReplayRing | None:
+        """The replay ring of the camera that covers most of the last ``replay_seconds``.
+
+        The running main stream's ring, unless the camera plays its sub-stream
+        only (then that one's) or switched streams recently (then the older
+        ring, kept, may cover more; see the module docstring). None when the
+        camera has no stream running or replay is off.
+        """
+        now = time.time()
+        with self._lock:
+            self._prune_retired(now)
+            candidates = [
+                r
+                for r in (
+                    self._rings.get((camera_id, "main")),
+                    self._rings.get((camera_id, "sub")),
+                    self._retired.get(camera_id),
+                )
+                if r is not None
+            ]
+        if not candidates:
+            return None
+        return max(candidates, key=lambda r: self._coverage(r, now))  # the first on a tie
+
+    def _coverage(self, ring: ReplayRing, now: float) -> float:
+        """Seconds of [now - replay_seconds, now] that ``ring`` holds pictures of."""
+        span = ring.time_span()
+        if span is None:
+            return 0.0
+        start, end = span
+        return max(0.0, min(end, now) - max(start, now - self.replay_seconds))
+
+    def _prune_retired(self, now: float) -> None:
+        """Closes kept rings whose pictures all aged out of the replay window."""
+        for camera_id, ring in list(self._retired.items()):
+            if self._coverage(ring, now) <= 0.0:
+                del self._retired[camera_id]
+                ring.close()
+
+    def replay_total_bytes(self) -> int:
+        """Bytes held by every replay ring (running streams and kept ones)."""
+        with self._lock:
+            self._prune_retired(time.time())
+            rings = [*self._rings.values(), *self._retired.values()]
+        return sum(r.total_bytes for r in rings)
+
     def consumers(self, camera_id: str, variant: Variant = "main") -> int:
         with self._lock:
             return len(self._consumers.get(self._key(camera_id, variant), {}))
@@ -205,9 +296,14 @@ class StreamManager:
             self._workers.clear()
             self._consumers.clear()
             self._stopping = []
+            rings = [*self._rings.values(), *self._retired.values()]
+            self._rings.clear()
+            self._retired.clear()
         self._watchdog_stop.set()
         for w in workers:
             w.request_stop()
+        for r in rings:
+            r.close()
         deadline = time.monotonic() + timeout_s
         joined = True
         for w in workers:
@@ -217,7 +313,7 @@ class StreamManager:
         return joined
 
     # ------------------------------------------------------------------ internals
-    def _new_worker(self, camera: Camera) -> CameraWorker:
+    def _new_worker(self, camera: Camera, ring: ReplayRing | None = None) -> CameraWorker:
         def factory() -> FrameSource:
             if self._source_builder is not None:
                 return self._source_builder(camera)
@@ -241,6 +337,7 @@ class StreamManager:
             stale_after_s=self.stale_after_s,
             on_state=self._on_state,
             mask_provider=masks,
+            replay=ring,
             **opts,
         )
 

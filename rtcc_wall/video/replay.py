@@ -290,6 +290,13 @@ class ReplayRing:
         with self._lock:
             return self._packets
 
+    def time_span(self) -> tuple[float, float] | None:
+        """Wall times (epoch s) of the oldest and the newest packet held, or None."""
+        with self._lock:
+            if not self._gops:
+                return None
+            return self._gops[0].packets[0].wall_time, self._gops[-1].packets[-1].wall_time
+
     @property
     def seconds_held(self) -> float:
         """Seconds from the oldest key frame held to the newest packet (arrival times)."""

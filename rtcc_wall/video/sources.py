@@ -563,9 +563,10 @@ class PyAVSource:
       colour conversion. Every returned array is new (the caller owns it).
     * **Files** play at their own pace (frame timestamps) and loop (seek to
       the start, or reopen when the container cannot seek).
-    * **Packets.** ``on_packet`` (optional; unused by the wall so far) is
-      called on the reading thread with every compressed video packet before
-      it is decoded -- the hook for a replay buffer of original bytes. It must
+    * **Packets.** ``on_packet`` (optional; the worker sets it to fill the
+      camera's replay ring, ``replay.PacketFeeder``) is called on the reading
+      thread with every compressed video packet before it is decoded (its
+      ``packet.stream`` gives the codec facts). It must
       be quick and must not keep the packet's buffer beyond what it copies
       (``bytes(packet)``); an exception in it is logged once and ignored.
 

@@ -19,6 +19,11 @@ a stuck driver) can only ever block its own thread. The thread:
   every frame) into the display picture before the frame is built, so an
   unmasked picture never leaves this thread while a mask is active. When the
   provider or the painting fails, the whole picture is masked (fail closed).
+* fills the camera's replay ring (``replay``, optional; ``video/replay.py``)
+  with the stream's compressed packets when the source has a packet hook
+  (``PyAVSource.on_packet``), else by encoding the unmasked pictures after
+  they were published (``PictureEncoder``); nothing is added once a stop was
+  requested. The ring's owner (``StreamManager``) empties it.
 
 Staleness is a matter of time, not of events: a frozen server may keep
 ``read()`` blocked in C for many seconds, during which this thread cannot
@@ -39,6 +44,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -54,6 +60,9 @@ from rtcc_wall.video.sources import (
     SourceError,
     Unsupported,
 )
+
+if TYPE_CHECKING:
+    from rtcc_wall.video.replay import PictureEncoder, ReplayRing
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +130,7 @@ class CameraWorker:
         read_timeout_s: float = 3.0,
         offline_after: int = OFFLINE_AFTER,
         mask_provider: MaskProvider | None = None,
+        replay: ReplayRing | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.latest = LatestFrame()
@@ -147,6 +157,8 @@ class CameraWorker:
         self._mask_provider = mask_provider
         self._mask_painter = MaskPainter()
         self._mask_failing = False  # log a failing provider once per failure streak
+        self.replay = replay
+        self._encoder: PictureEncoder | None = None  # for sources without packets
         self._thread = threading.Thread(target=self._run, name=f"camera-{camera_id}", daemon=True)
 
     # ------------------------------------------------------------------ control
@@ -348,6 +360,7 @@ class CameraWorker:
             self._source = src
         if self._stop.is_set():
             return
+        self._hook_replay(src)
         src.open(self.open_timeout_s)
         sized = src if isinstance(src, DisplaySizedSource) else None
         while not self._stop.is_set():
@@ -365,6 +378,28 @@ class CameraWorker:
                 self._backoff.reset()
                 self._set_state(CameraState.LIVE, src.describe())
 
+    def _hook_replay(self, src: FrameSource) -> None:
+        """Feeds the replay ring from ``src``: its packets if it has a hook, else its pictures.
+
+        One encoder serves every connection of a picture source (the ring goes on
+        across a reconnect; a new picture size starts it afresh).
+        """
+        ring = self.replay
+        if ring is None:
+            return
+        from rtcc_wall.video.replay import PacketFeeder, PictureEncoder
+
+        if hasattr(src, "on_packet"):
+            self._encoder = None
+            src.on_packet = PacketFeeder(ring, active=lambda: not self._stop.is_set())
+        elif self._encoder is None:
+            self._encoder = PictureEncoder(ring, fps=src.nominal_fps)
+
+    def _encode_replay(self, img: BGRImage) -> None:
+        encoder = self._encoder
+        if encoder is not None and not self._stop.is_set():
+            encoder.encode(img, time.time())
+
     def _publish(self, img: object, sized: DisplaySizedSource | None = None) -> None:
         if not isinstance(img, np.ndarray) or img.ndim not in (2, 3) or img.size == 0:
             raise SourceError(f"source returned an unusable picture: {type(img).__name__}")
@@ -377,6 +412,9 @@ class CameraWorker:
             w, h = sized.source_size or (w, h)
         else:
             display = to_display(img, target)
+        shared = display is img
+        if shared:
+            self._encode_replay(img)  # before the masks are painted into this very array
         if self._mask_provider is not None:
             display = self._masked(display)
         now = self._clock()
@@ -397,6 +435,8 @@ class CameraWorker:
         )
         if was_stale_reported:
             self._emit(CameraState.LIVE, "frames again")
+        if not shared:
+            self._encode_replay(img)  # the unmasked picture, after the live one is out
 
     def _masked(self, display: BGRImage) -> BGRImage:
         """``display`` with the active privacy masks painted in (the whole picture on failure).
