@@ -36,7 +36,8 @@ def _gui_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="rtcc-wall",
         description="Video wall for a Real Time Crime Center. "
-        "Subcommands: check-config, nearby, routes, probe, incident, audit, registry "
+        "Subcommands: check-config, nearby, routes, probe, incident, audit, registry, "
+        "install-launcher, uninstall-launcher "
         "(run 'rtcc-wall SUBCOMMAND --help').",
     )
     p.add_argument("--version", action="version", version=f"rtcc-wall {__version__}")
@@ -761,6 +762,51 @@ def _incident_parser() -> argparse.ArgumentParser:
     return p
 
 
+def cmd_install_launcher(args: argparse.Namespace) -> int:
+    """``install-launcher``: a menu entry and desktop icon that start the GUI by double-click."""
+    from rtcc_wall.launcher import LauncherError, install_launcher
+
+    try:
+        result = install_launcher(desktop_icon=not args.no_desktop_icon, dry_run=args.dry_run)
+    except LauncherError as e:
+        print(redact(f"rtcc-wall install-launcher: {e}"), file=sys.stderr)
+        return EXIT_FAILED
+    for line in result.messages:
+        print(redact(line))
+    return EXIT_OK
+
+
+def cmd_uninstall_launcher(args: argparse.Namespace) -> int:
+    from rtcc_wall.launcher import LauncherError, uninstall_launcher
+
+    try:
+        result = uninstall_launcher(dry_run=args.dry_run)
+    except LauncherError as e:
+        print(redact(f"rtcc-wall uninstall-launcher: {e}"), file=sys.stderr)
+        return EXIT_FAILED
+    for line in result.messages:
+        print(redact(line))
+    return EXIT_OK
+
+
+def _launcher_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    inst = argparse.ArgumentParser(
+        prog="rtcc-wall install-launcher",
+        description="Start rtcc-wall by double-click: on Linux a menu entry, icons and a desktop "
+        "icon for the current user; on Windows Start-menu and desktop shortcuts to "
+        "rtcc-wall-gui (no console window); on macOS the equivalent steps are printed. "
+        "'uninstall-launcher' removes exactly what this created.",
+    )
+    inst.add_argument("--no-desktop-icon", action="store_true", help="menu entry only")
+    inst.add_argument("--dry-run", action="store_true", help="say what would be done; do nothing")
+    uninst = argparse.ArgumentParser(
+        prog="rtcc-wall uninstall-launcher",
+        description="Remove the menu entry, icons and desktop icon that install-launcher made.",
+    )
+    uninst.add_argument("--dry-run", action="store_true", help="say what would be removed")
+    return inst, uninst
+
+
 def _sub_parsers() -> dict[
     str, tuple[argparse.ArgumentParser, Callable[[argparse.Namespace], int]]
 ]:
@@ -827,6 +873,8 @@ def _sub_parsers() -> dict[
         "audit": (_audit_parser(), cmd_audit),
         "registry": (_registry_parser(), cmd_registry),
         "incident": (_incident_parser(), cmd_incident),
+        "install-launcher": (_launcher_parsers()[0], cmd_install_launcher),
+        "uninstall-launcher": (_launcher_parsers()[1], cmd_uninstall_launcher),
     }
 
 
