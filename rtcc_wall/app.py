@@ -14,7 +14,9 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -81,29 +83,152 @@ def load_for_gui(args: argparse.Namespace) -> tuple[LoadedConfig, bool]:
     return loaded, origin == "demo"
 
 
-def run_gui(args: argparse.Namespace) -> int:
-    setup_logging()
+def display_kind() -> str:
+    """Where the GUI would appear.
+
+    "interactive": a screen an operator looks at (dialogs can be answered);
+    "headless": Qt's offscreen/minimal platform (screenshots, tests: nobody
+    answers a dialog); "none": no display at all (ssh without X).
+    """
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform.startswith(("offscreen", "minimal")):
+        return "headless"
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return "interactive"
+    if platform and not platform.startswith(("xcb", "wayland")):
+        return "interactive"  # eglfs, linuxfb, vnc ... need no DISPLAY
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return "interactive"
+    return "none"
+
+
+StepFn = Callable[[str, int, int], None]
+
+
+def phase_one(args: argparse.Namespace, step: StepFn) -> tuple[LoadedConfig, bool, Access]:
+    """Config, road network, registry, then the audit log: everything before a window.
+
+    Runs on the start-up worker thread (no Qt here); ``step`` reports progress.
+    """
+    step("Loading the configuration and the road network…", 1, 2)
+    loaded, demo = load_for_gui(args)
+    step(f"Opening the audit log ({len(loaded.cameras)} cameras registered)…", 2, 2)
+    access = open_access(loaded, getattr(args, "operator", None))
+    return loaded, demo, access
+
+
+def _print_config_problems(e: ConfigError) -> None:
+    for p in e.problems:
+        print(redact(str(p)), file=sys.stderr)
+    print(
+        f"rtcc-wall: not started: {len(e.problems)} problem(s) in the configuration",
+        file=sys.stderr,
+    )
+
+
+def _run_without_display(args: argparse.Namespace) -> int:
+    """No screen: check what can be checked, then say why no window can open."""
     try:
-        loaded, demo = load_for_gui(args)
+        access = phase_one(args, lambda *_: None)[2]
     except ConfigError as e:
-        for p in e.problems:
-            print(redact(str(p)), file=sys.stderr)
-        print(
-            f"rtcc-wall: not started: {len(e.problems)} problem(s) in the configuration",
-            file=sys.stderr,
-        )
-        _show_config_problems(e)
+        _print_config_problems(e)
         return 2
-    try:
-        access = open_access(loaded, getattr(args, "operator", None))
     except RtccError as e:
         print(f"rtcc-wall: not started: {redact(str(e))}", file=sys.stderr)
         return 2
+    access.close()
+    print(
+        "rtcc-wall: not started: no display (DISPLAY and WAYLAND_DISPLAY are not set). Start it "
+        "from the desktop session, or with QT_QPA_PLATFORM=offscreen and --screenshot.",
+        file=sys.stderr,
+    )
+    return 2
 
-    # Phase two: Qt.
+
+def _start_failed(e: BaseException, interactive: bool, when: str) -> int:
+    """An unexpected error while starting: one redacted line (and a dialog), no traceback."""
+    import traceback
+
+    text = f"rtcc-wall: not started: unexpected error {when}: {type(e).__name__}: {redact(str(e))}"
+    print(text, file=sys.stderr)
+    details = "".join(traceback.format_exception(e))
+    log.debug("start failed %s:\n%s", when, redact(details))
+    if interactive:
+        from rtcc_wall.ui.startup import show_start_error
+
+        show_start_error(
+            "start failed",
+            f"rtcc-wall could not start: unexpected error {when}.\n\n"
+            f"{type(e).__name__}: {redact(str(e))}\n\n"
+            "Please report it with the details below.",
+            details,
+        )
+    return 1
+
+
+def _load_core(
+    args: argparse.Namespace, *, interactive: bool
+) -> tuple[LoadedConfig, bool, Access, str | None] | int:
+    """Phase one behind a splash; a bad config asks whether to run the demo instead.
+
+    Returns (config, is_demo, access, a note for the status bar) or an exit code.
+    """
+    from rtcc_wall.paths import demo_config_path
+    from rtcc_wall.ui.startup import ConfigProblemsDialog, load_with_splash, show_start_error
+
+    note: str | None = None
+    while True:
+        try:
+            outcome = load_with_splash(partial(phase_one, args))
+        except ConfigError as e:
+            _print_config_problems(e)
+            if not interactive:
+                return 2
+            if args.demo:
+                path, origin = demo_config_path(), "demo"
+            else:
+                path, origin = discover_config(args.config)
+            dialog = ConfigProblemsDialog(
+                e.problems, str(path), origin=origin, can_open_demo=origin != "demo"
+            )
+            if dialog.ask() != ConfigProblemsDialog.DEMO:
+                return 2
+            n = len(e.problems)
+            note = (
+                f"{path} has {n} problem{'s' if n != 1 else ''}: running the bundled demo "
+                "(simulated cameras) instead"
+            )
+            log.warning("%s", note)
+            args = argparse.Namespace(**{**vars(args), "demo": True, "config": None})
+            continue
+        except RtccError as e:
+            print(f"rtcc-wall: not started: {redact(str(e))}", file=sys.stderr)
+            if interactive:
+                show_start_error("cannot start", f"rtcc-wall cannot start: {e}")
+            return 2
+        loaded, demo, access = outcome.value
+        if outcome.splash_shown:
+            log.info(
+                "start-up loading took %.1f s (longest GUI stall %.0f ms)",
+                outcome.seconds,
+                outcome.max_gap_s * 1000,
+            )
+        return loaded, demo, access, note
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    setup_logging()
+    kind = display_kind()
+    if kind == "none":
+        return _run_without_display(args)
+    interactive = kind == "interactive"
+
+    # The QApplication comes first so that a splash can show while phase one runs
+    # on a worker thread; phase one still builds no Qt object.
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from rtcc_wall.ui.startup import StartCancelled, app_icon
     from rtcc_wall.ui.theme import apply_theme
 
     _install_excepthooks()
@@ -111,21 +236,48 @@ def run_gui(args: argparse.Namespace) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("rtcc-wall")
     app.setApplicationDisplayName("rtcc-wall")
+    app.setDesktopFileName("rtcc-wall")  # Wayland matches the window to rtcc-wall.desktop
+    app.setWindowIcon(app_icon())
     apply_theme(app)
-    window, manager = create_window(loaded, demo=demo, layout=args.layout, access=access)
-    if args.incident_at is not None:
-        window.set_incident_lonlat(*args.incident_at)
-        window.show_incident_on_wall()
-    if getattr(args, "scenario", None):
-        if not demo:
-            print(
-                "rtcc-wall: --scenario needs the simulated demo town (add --demo)", file=sys.stderr
-            )
-            window.close()
-            manager.shutdown()
-            access.close()
-            return 2
-        _start_scenario(window, manager, args.scenario)
+    try:
+        core = _load_core(args, interactive=interactive)
+    except StartCancelled:
+        print("rtcc-wall: start cancelled", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the start ends in a message, never a traceback
+        return _start_failed(e, interactive, "while loading")
+    if isinstance(core, int):
+        return core
+    loaded, demo, access, note = core
+
+    # Phase two: the windows.
+    try:
+        window, manager = create_window(loaded, demo=demo, layout=args.layout, access=access)
+    except Exception as e:  # noqa: BLE001
+        access.close()
+        return _start_failed(e, interactive, "while opening the window")
+    try:
+        if note:
+            window.messages.post("warning", note)
+        if args.incident_at is not None:
+            window.set_incident_lonlat(*args.incident_at)
+            window.show_incident_on_wall()
+        if getattr(args, "scenario", None):
+            if not demo:
+                print(
+                    "rtcc-wall: --scenario needs the simulated demo town (add --demo)",
+                    file=sys.stderr,
+                )
+                window.close()
+                manager.shutdown()
+                access.close()
+                return 2
+            _start_scenario(window, manager, args.scenario)
+    except Exception as e:  # noqa: BLE001
+        window.close()
+        manager.shutdown()
+        access.close()
+        return _start_failed(e, interactive, "while preparing the wall")
     window.show()
     # Everything built so far (road network, registry, map items) lives as long as the
     # app: keep it out of the garbage collector's scans, which would otherwise stall the
@@ -253,22 +405,3 @@ def create_window(
     logging.getLogger("rtcc_wall").addHandler(handler)
     window.destroyed.connect(lambda: logging.getLogger("rtcc_wall").removeHandler(handler))
     return window, manager
-
-
-def _show_config_problems(e: ConfigError) -> None:
-    """Shows config problems in a dialog when a real display is available."""
-    platform = os.environ.get("QT_QPA_PLATFORM", "")
-    if platform.startswith(("offscreen", "minimal")) or not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform != "linux"
-    ):
-        return
-    from PySide6.QtWidgets import QApplication, QMessageBox
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    box = QMessageBox()
-    box.setIcon(QMessageBox.Icon.Critical)
-    box.setWindowTitle("rtcc-wall — configuration problems")
-    box.setText(f"rtcc-wall cannot start: {len(e.problems)} problem(s) in the configuration.")
-    box.setDetailedText("\n".join(redact(str(p)) for p in e.problems))
-    box.exec()
-    del app
