@@ -1,0 +1,389 @@
+"""Evidence export of real video: recorded from the test RTSP server, checked byte by byte.
+
+One recording of the gst-rtsp-server's ``/cam`` (a 640x360 H.264 clip sent
+like a camera's stream) is shared by the module; each test exports it and
+reads the result back with PyAV: an unmasked clip must carry the camera's own
+NAL units, a masked one must show the mask where the mask is and the camera's
+picture elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fractions
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from rtcc_wall.core import audit as A
+from rtcc_wall.core import export as E
+from rtcc_wall.core.access import AccessPolicy, Incident, Operator
+from rtcc_wall.core.cameras import Camera, make_camera
+from rtcc_wall.core.geo import LocalProjection
+from rtcc_wall.video import export_media as M
+from rtcc_wall.video.masks import make_plan
+from rtcc_wall.video.replay import (
+    PictureEncoder,
+    ReplayPacket,
+    ReplayRing,
+    ReplaySnapshot,
+    StreamInfo,
+    decode_snapshot,
+    frame_at,
+)
+from tests.servers.fixtures import RTSP_PASSWORD, RTSP_USER, ClipSet
+from tests.servers.rtsp import RtspServer
+
+PROJ = LocalProjection(0.0, 0.0)
+#: the left half of the top half of the picture
+MASKS = (((0.0, 0.0), (0.5, 0.0), (0.5, 0.5), (0.0, 0.5)),)
+OFFICER = Operator("officer.one", "operator")
+SUPERVISOR = Operator("sgt.two", "supervisor")
+INCIDENT = Incident(
+    "INC-20261117-0001", 0.0, 0.0, dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "C-1", "theft", "r"
+)
+
+
+def camera(stream: str, masks: object = MASKS, cid: str = "cam-1") -> Camera:
+    return make_camera(
+        id=cid, name="Test camera", ownership="city", lon=0.0, lat=0.0, heading_deg=0.0,
+        fov_deg=60.0, range_m=50.0, stream=stream, projection=PROJ, masks=masks,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def recorded(_rtsp_module_server: RtspServer) -> tuple[Camera, ReplaySnapshot]:
+    cam = camera(_rtsp_module_server.url("/cam"))
+    seen: list[float] = []
+    snap = M.record(cam, 2.0, progress=seen.append)
+    assert seen == sorted(seen)
+    assert seen[-1] == 2.0
+    return cam, snap
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Iterator[A.AuditLog]:
+    with A.AuditLog(tmp_path / "audit.sqlite3") as lg:
+        yield lg
+
+
+def export(
+    snap: ReplaySnapshot, cam: Camera, tmp_path: Path, log: A.AuditLog, **kw: object
+) -> E.ExportResult:
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    args: dict[str, object] = dict(
+        camera=cam, operator=OFFICER, incident=INCIDENT, reason="suspect seen", kind="clip",
+        out_dir=out, policy=AccessPolicy(), audit=log,
+    )  # fmt: skip
+    args.update(kw)
+    return M.export_replay(snap, **args)  # type: ignore[arg-type]
+
+
+def mp4_packets(path: Path) -> list[av.Packet]:
+    with av.open(str(path)) as c:
+        return [p for p in c.demux(c.streams.video[0]) if p.size]
+
+
+def mp4_frames(path: Path, fmt: str = "bgra") -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format=fmt) for f in c.decode(video=0)]
+
+
+def source_nals(snap: ReplaySnapshot) -> list[bytes]:
+    return [u for p in snap.packets for u in M.annexb_nal_units(p.data)]
+
+
+# --------------------------------------------------------------------------- recording
+
+
+def test_recording_starts_at_a_key_frame_and_spans_the_seconds(
+    recorded: tuple[Camera, ReplaySnapshot],
+) -> None:
+    _cam, snap = recorded
+    assert snap.packets[0].keyframe
+    assert snap.info.codec == "h264"
+    assert (snap.info.width, snap.info.height) == (640, 360)
+    assert snap.encoded_here is False
+    end, start = snap.end_time(), snap.start_time()
+    assert end is not None and start is not None
+    assert 2.0 <= end - start < 3.5
+    assert 28 <= len(snap.packets) <= 50  # 15 fps
+
+
+def test_recording_an_unreachable_camera_fails_clearly() -> None:
+    cam = camera("rtsp://u:Secret-77@127.0.0.1:9/x")
+    with pytest.raises(M.RecordingError) as err:
+        M.record(cam, 1.0, open_timeout_s=2.0)
+    assert "cannot record cam-1" in str(err.value)
+    assert "Secret-77" not in str(err.value)
+
+
+def test_recording_can_be_cancelled(_rtsp_module_server: RtspServer) -> None:
+    cancel = threading.Event()
+    cam = camera(_rtsp_module_server.url("/cam"))
+    with pytest.raises(E.ExportCancelled):
+        M.record(cam, 30.0, cancel=cancel, progress=lambda s: s > 0.3 and cancel.set())
+
+
+# --------------------------------------------------------------------------- unmasked, bit-exact
+
+
+def test_remux_carries_the_cameras_own_nal_units(
+    recorded: tuple[Camera, ReplaySnapshot], tmp_path: Path
+) -> None:
+    _cam, snap = recorded
+    path = tmp_path / "r.mp4"
+    assert M.remux_clip(snap, path) == len(snap.packets)
+    packets = mp4_packets(path)
+    assert len(packets) == len(snap.packets)
+    got = [u for p in packets for u in M.length_prefixed_nal_units(bytes(p))]
+    assert got == source_nals(snap)
+    assert [bool(p.is_keyframe) for p in packets] == [p.keyframe for p in snap.packets]
+    frames = mp4_frames(path, "yuv420p")
+    assert len(frames) == len(snap.packets)
+    # the very pictures that decoding the camera's packets gives
+    direct = [f.to_ndarray(format="yuv420p") for _i, f in M.decoded_frames(snap)]
+    assert len(direct) == len(frames)
+    assert all(np.array_equal(a, b) for a, b in zip(frames, direct, strict=True))
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        assert s.duration is not None
+        seconds = float(s.duration * s.time_base)
+    assert seconds == pytest.approx(len(snap.packets) / 15, abs=0.15)
+
+
+def test_unmasked_export_by_a_supervisor_is_bit_exact_and_audited(
+    recorded: tuple[Camera, ReplaySnapshot], tmp_path: Path, log: A.AuditLog
+) -> None:
+    cam, snap = recorded
+    res = export(snap, cam, tmp_path, log, operator=SUPERVISOR, masked=False)
+    assert res.problems == []
+    clip = res.path / "data/clip.mp4"
+    got = [u for p in mp4_packets(clip) for u in M.length_prefixed_nal_units(bytes(p))]
+    assert got == source_nals(snap)
+    meta = json.loads((res.path / "data/metadata.json").read_text())
+    assert meta["files"][0]["bit_exact"] is True
+    assert meta["files"][0]["masked"] is False
+    assert meta["privacy_masks"]["state"].startswith("UNMASKED")
+    assert meta["source"]["encoded_here"] is False
+    ev = list(A.read_events(log.path))[-1]
+    assert (ev.kind, ev.operator, ev.detail["masked"], ev.detail["bit_exact"]) == (
+        A.EXPORT, "sgt.two", False, True,
+    )  # fmt: skip
+
+
+def test_unmasked_export_is_refused_without_the_supervisor_role(
+    recorded: tuple[Camera, ReplaySnapshot], tmp_path: Path, log: A.AuditLog
+) -> None:
+    cam, snap = recorded
+    with pytest.raises(E.ExportDenied) as err:
+        export(snap, cam, tmp_path, log, masked=False)
+    assert err.value.code == "unmasked_needs_supervisor"
+    assert list((tmp_path / "out").iterdir()) == []
+    ev = list(A.read_events(log.path))[-1]
+    assert (ev.kind, ev.outcome, ev.operator) == (
+        A.EXPORT_DENY,
+        "unmasked_needs_supervisor",
+        "officer.one",
+    )
+
+
+def test_camera_without_masks_is_exported_bit_exact_by_default(
+    recorded: tuple[Camera, ReplaySnapshot], tmp_path: Path, log: A.AuditLog
+) -> None:
+    cam, snap = recorded
+    bare = camera(cam.stream, masks=())
+    res = export(snap, bare, tmp_path, log)
+    meta = json.loads((res.path / "data/metadata.json").read_text())
+    assert meta["files"][0]["bit_exact"] is True
+    assert meta["privacy_masks"]["state"] == "no privacy masks are configured for this camera"
+
+
+# --------------------------------------------------------------------------- masked
+
+
+def mask_pattern(w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+    """(stencil, the mask's BGRA pattern over a whole picture)."""
+    plan = make_plan(MASKS, w, h)
+    pattern = np.zeros((h, w, 4), np.uint8)
+    sh, sw = plan.stencil.shape
+    pattern[plan.y0 : plan.y0 + sh, plan.x0 : plan.x0 + sw] = plan.fill
+    return plan.full_stencil(), pattern
+
+
+def test_masked_clip_shows_the_mask_and_the_picture_elsewhere(
+    recorded: tuple[Camera, ReplaySnapshot], tmp_path: Path, log: A.AuditLog
+) -> None:
+    cam, snap = recorded
+    res = export(snap, cam, tmp_path, log)
+    assert res.problems == []
+    meta = json.loads((res.path / "data/metadata.json").read_text())
+    assert meta["files"][0]["masked"] is True
+    assert meta["files"][0]["bit_exact"] is False
+    assert meta["privacy_masks"]["state"].startswith("masked")
+    frames = mp4_frames(res.path / "data/clip.mp4")
+    direct = [img for _t, img in decode_snapshot(snap)]
+    assert len(frames) == len(direct)
+    stencil, pattern = mask_pattern(640, 360)
+    inner = cv2.erode(stencil.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    outside = ~cv2.dilate(stencil.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    for k in (0, len(frames) // 2, len(frames) - 1):
+        got = frames[k][..., :3].astype(int)
+        src = direct[k][..., :3].astype(int)
+        # inside: the mask (the source there is the test pattern, far from it)
+        assert np.abs(got[inner] - pattern[..., :3][inner]).mean() < 4
+        assert np.abs(src[inner] - pattern[..., :3][inner]).mean() > 40
+        # outside: the camera's picture, re-encoded at high quality
+        mse = float(((got[outside] - src[outside]) ** 2).mean())
+        assert 10 * np.log10(255**2 / max(mse, 1e-9)) > 30
+
+
+def test_masked_png_snapshot_is_exactly_masked(
+    recorded: tuple[Camera, ReplaySnapshot], tmp_path: Path, log: A.AuditLog
+) -> None:
+    cam, snap = recorded
+    at = snap.packets[len(snap.packets) // 2].wall_time
+    res = export(snap, cam, tmp_path, log, kind="snapshot", end=at)
+    assert res.problems == []
+    assert res.name.endswith("_snapshot")
+    png = cv2.imread(str(res.path / "data/snapshot.png"), cv2.IMREAD_UNCHANGED)
+    assert png.shape == (360, 640, 3)
+    stencil, pattern = mask_pattern(640, 360)
+    assert np.array_equal(png[stencil], pattern[..., :3][stencil])  # lossless: exact
+    found = frame_at(snap, at)
+    assert found is not None
+    t, raw = found
+    assert np.array_equal(png[~stencil], raw[..., :3][~stencil])
+    meta = json.loads((res.path / "data/metadata.json").read_text())
+    assert meta["files"][0]["from_utc"] == meta["files"][0]["to_utc"]
+    assert meta["kind"] == "snapshot"
+
+
+def test_unmasked_png_snapshot_is_the_decoded_picture(
+    recorded: tuple[Camera, ReplaySnapshot], tmp_path: Path, log: A.AuditLog
+) -> None:
+    cam, snap = recorded
+    res = export(snap, cam, tmp_path, log, kind="snapshot", masked=False, operator=SUPERVISOR)
+    png = cv2.imread(str(res.path / "data/snapshot.png"), cv2.IMREAD_UNCHANGED)
+    end = snap.end_time()
+    assert end is not None
+    found = frame_at(snap, end)
+    assert found is not None
+    assert np.array_equal(png, found[1][..., :3])
+
+
+def test_cancel_during_the_masked_encode_leaves_nothing(
+    recorded: tuple[Camera, ReplaySnapshot], tmp_path: Path, log: A.AuditLog
+) -> None:
+    cam, snap = recorded
+    cancel = threading.Event()
+
+    def progress(f: float) -> None:
+        if f > 0.2:
+            cancel.set()
+
+    with pytest.raises(E.ExportCancelled):
+        export(snap, cam, tmp_path, log, cancel=cancel, progress=progress)
+    assert list((tmp_path / "out").iterdir()) == []
+    assert A.EXPORT not in [e.kind for e in A.read_events(log.path)]
+
+
+def test_time_range_starts_at_the_key_frame_before_it(
+    recorded: tuple[Camera, ReplaySnapshot], tmp_path: Path, log: A.AuditLog
+) -> None:
+    cam, snap = recorded
+    t0 = snap.packets[20].wall_time  # inside the second GOP (1 s GOPs at 15 fps)
+    t1 = snap.packets[25].wall_time
+    res = export(snap, cam, tmp_path, log, start=t0, end=t1, masked=False, operator=SUPERVISOR)
+    part = snap.between(t0, t1)
+    assert part.packets[0].keyframe
+    assert len(mp4_packets(res.path / "data/clip.mp4")) == len(part.packets) < len(snap.packets)
+    meta = json.loads((res.path / "data/metadata.json").read_text())
+    assert meta["time_range_utc"]["from"] == E._iso(part.packets[0].wall_time)
+    assert meta["time_range_utc"]["to"] == E._iso(t1)
+
+
+# --------------------------------------------------------------------------- other sources
+
+
+def test_mp4_style_source_is_remuxed_with_its_parameter_sets(
+    test_clips: ClipSet, tmp_path: Path
+) -> None:
+    """A file camera gives length-prefixed packets and an avcC record."""
+    cam = camera(test_clips.clip_sub.as_uri())
+    snap = M.record(cam, 1.0)
+    assert snap.info.extradata is not None and snap.info.extradata[:1] == b"\x01"
+    length_size, params = M.parse_avcc(snap.info.extradata)
+    path = tmp_path / "f.mp4"
+    M.remux_clip(snap, path)
+    got = [u for p in mp4_packets(path) for u in M.length_prefixed_nal_units(bytes(p))]
+    want = [u for p in snap.packets for u in M.length_prefixed_nal_units(p.data, length_size)]
+    assert got == params + want
+    assert len(mp4_frames(path)) == len(snap.packets)
+
+
+def test_out_of_band_parameter_sets_are_put_in_front(
+    recorded: tuple[Camera, ReplaySnapshot], tmp_path: Path
+) -> None:
+    """An RTSP camera may send SPS/PPS only in its SDP (the extradata), never in band."""
+    _cam, snap = recorded
+    stripped = []
+    for p in snap.packets:
+        units = [u for u in M.annexb_nal_units(p.data) if u[0] & 0x1F not in (7, 8)]
+        stripped.append(ReplayPacket(M._annexb(units), p.pts, p.dts, p.keyframe, p.wall_time))
+    bare = ReplaySnapshot(snap.camera_id, snap.info, tuple(stripped), False, False)
+    path = tmp_path / "o.mp4"
+    M.remux_clip(bare, path)
+    assert len(mp4_frames(path)) == len(snap.packets)
+
+
+def test_pictures_encoded_here_are_not_called_bit_exact(tmp_path: Path, log: A.AuditLog) -> None:
+    ring = ReplayRing("cam-1", 30)
+    enc = PictureEncoder(ring, fps=10)
+    rng = np.random.default_rng(1)
+    base = rng.integers(0, 255, (180, 320, 3), dtype=np.uint8)
+    for i in range(25):
+        enc.encode(np.roll(base, i * 4, axis=1), 1_800_000_000.0 + i / 10)
+    snap = ring.snapshot()
+    assert snap is not None and snap.encoded_here
+    cam = camera("sim://?fps=10", masks=())
+    res = export(snap, cam, tmp_path, log)
+    meta = json.loads((res.path / "data/metadata.json").read_text())
+    assert meta["source"]["encoded_here"] is True
+    assert meta["files"][0]["bit_exact"] is False
+    assert "encoded by rtcc-wall" in meta["files"][0]["how"]
+    assert len(mp4_frames(res.path / "data/clip.mp4")) == len(snap.packets)
+
+
+def test_missing_timestamps_are_filled_in_increasing() -> None:
+    info = StreamInfo("h264", 64, 64, fractions.Fraction(1, 90000), 15.0, None)
+    pts = [None, 6000, None, 18000, 18000]
+    packets = tuple(ReplayPacket(b"x", p, p, i == 0, float(i)) for i, p in enumerate(pts))
+    stamps = M._timestamps(ReplaySnapshot("c", info, packets, False, False))
+    assert stamps == [(0, 0), (6000, 6000), (12000, 12000), (18000, 18000), (18001, 18001)]
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def test_password_in_the_camera_url_is_nowhere_in_the_export(
+    rtsp_auth_server: RtspServer, tmp_path: Path, log: A.AuditLog
+) -> None:
+    cam = camera(rtsp_auth_server.url("/cam", user=RTSP_USER, password=RTSP_PASSWORD))
+    snap = M.record(cam, 1.0)
+    res = export(snap, cam, tmp_path, log, reason=f"seen on {cam.stream}")
+    assert res.problems == []
+    files = [f for f in res.path.rglob("*") if f.is_file()]
+    assert len(files) == 7
+    for f in files:
+        assert RTSP_PASSWORD.encode() not in f.read_bytes(), f
+    meta = json.loads((res.path / "data/metadata.json").read_text())
+    assert meta["camera"]["source_url"] == rtsp_auth_server.url("/cam")
+    assert RTSP_PASSWORD.encode() not in log.path.read_bytes()
