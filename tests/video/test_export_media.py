@@ -58,8 +58,14 @@ def camera(stream: str, masks: object = MASKS, cid: str = "cam-1") -> Camera:
 
 
 @pytest.fixture(scope="module")
-def recorded(_rtsp_module_server: RtspServer) -> tuple[Camera, ReplaySnapshot]:
-    cam = camera(_rtsp_module_server.url("/cam"))
+def cam_url(_rtsp_module_server: RtspServer) -> str:
+    """``/cam`` of the module's RTSP server: the stand-in for a real camera."""
+    return _rtsp_module_server.url("/cam")
+
+
+@pytest.fixture(scope="module")
+def recorded(cam_url: str) -> tuple[Camera, ReplaySnapshot]:
+    cam = camera(cam_url)
     seen: list[float] = []
     snap = M.record(cam, 2.0, progress=seen.append)
     assert seen == sorted(seen)
@@ -112,7 +118,8 @@ def test_recording_starts_at_a_key_frame_and_spans_the_seconds(
     assert (snap.info.width, snap.info.height) == (640, 360)
     assert snap.encoded_here is False
     end, start = snap.end_time(), snap.start_time()
-    assert end is not None and start is not None
+    assert end is not None
+    assert start is not None
     assert 2.0 <= end - start < 3.5
     assert 28 <= len(snap.packets) <= 50  # 15 fps
 
@@ -125,9 +132,9 @@ def test_recording_an_unreachable_camera_fails_clearly() -> None:
     assert "Secret-77" not in str(err.value)
 
 
-def test_recording_can_be_cancelled(_rtsp_module_server: RtspServer) -> None:
+def test_recording_can_be_cancelled(cam_url: str) -> None:
     cancel = threading.Event()
-    cam = camera(_rtsp_module_server.url("/cam"))
+    cam = camera(cam_url)
     with pytest.raises(E.ExportCancelled):
         M.record(cam, 30.0, cancel=cancel, progress=lambda s: s > 0.3 and cancel.set())
 
@@ -319,7 +326,8 @@ def test_mp4_style_source_is_remuxed_with_its_parameter_sets(
     """A file camera gives length-prefixed packets and an avcC record."""
     cam = camera(test_clips.clip_sub.as_uri())
     snap = M.record(cam, 1.0)
-    assert snap.info.extradata is not None and snap.info.extradata[:1] == b"\x01"
+    assert snap.info.extradata is not None
+    assert snap.info.extradata[:1] == b"\x01"
     length_size, params = M.parse_avcc(snap.info.extradata)
     path = tmp_path / "f.mp4"
     M.remux_clip(snap, path)
@@ -352,7 +360,8 @@ def test_pictures_encoded_here_are_not_called_bit_exact(tmp_path: Path, log: A.A
     for i in range(25):
         enc.encode(np.roll(base, i * 4, axis=1), 1_800_000_000.0 + i / 10)
     snap = ring.snapshot()
-    assert snap is not None and snap.encoded_here
+    assert snap is not None
+    assert snap.encoded_here
     cam = camera("sim://?fps=10", masks=())
     res = export(snap, cam, tmp_path, log)
     meta = json.loads((res.path / "data/metadata.json").read_text())
