@@ -36,7 +36,7 @@ def _gui_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="rtcc-wall",
         description="Video wall for a Real Time Crime Center. "
-        "Subcommands: check-config, nearby, routes, probe, incident, audit, registry, "
+        "Subcommands: check-config, nearby, routes, probe, incident, audit, registry, export, "
         "install-launcher, uninstall-launcher "
         "(run 'rtcc-wall SUBCOMMAND --help').",
     )
@@ -807,6 +807,281 @@ def _launcher_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParse
     return inst, uninst
 
 
+if TYPE_CHECKING:
+    import threading
+
+    from rtcc_wall.core.access import AccessPolicy, IncidentLike
+    from rtcc_wall.core.audit import AuditLog
+    from rtcc_wall.core.session import AccessSession
+
+#: Longest recording ``export create`` makes (the packets are held in memory).
+EXPORT_MAX_SECONDS = 300.0
+#: Exit code after Ctrl+C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``export create|verify``: evidence exports from a terminal, audited like the wall's."""
+    if args.verb == "verify":
+        return _export_verify(args)
+    return _export_create(args)
+
+
+def _export_verify(args: argparse.Namespace) -> int:
+    from rtcc_wall.core.export import verify
+
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        print(redact(f"rtcc-wall export verify: {folder} is not a folder"), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    problems = verify(folder)
+    if not problems:
+        print(redact(f"OK: {folder} is intact (every file matches its SHA-256)"))
+        return EXIT_OK
+    n = len(problems)
+    print(redact(f"FAILED: {folder}: {n} problem{'s' if n != 1 else ''}"), file=sys.stderr)
+    for p in problems:
+        print(f"  {p}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _export_out_dir(text: str, prog: str) -> Path | None:
+    """``--out``, created if missing; None (after a message) when it cannot be written."""
+    import os
+
+    out = Path(text)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        print(redact(f"{prog}: cannot create --out {out}: {e.strerror or e}"), file=sys.stderr)
+        return None
+    if not out.is_dir() or not os.access(out, os.W_OK | os.X_OK):
+        print(redact(f"{prog}: --out {out} is not a writable folder"), file=sys.stderr)
+        return None
+    return out
+
+
+def _export_incident(args: argparse.Namespace, prog: str) -> tuple[IncidentLike | None, int]:
+    """(the incident of ``--incident`` or None, EXIT_OK) or (None, exit code after a message)."""
+    from rtcc_wall.core.incident_store import IncidentStoreError, default_db_path, read_records
+
+    if args.incident is None:
+        return None, EXIT_OK
+    db = Path(args.db) if args.db else default_db_path()
+    try:
+        found = [r for r in read_records(db) if r.id == args.incident]
+    except IncidentStoreError as e:
+        print(redact(f"{prog}: {e}"), file=sys.stderr)
+        return None, EXIT_FAILED
+    if not found:
+        print(redact(f"{prog}: no incident {args.incident!r} in {db}"), file=sys.stderr)
+        return None, EXIT_BAD_INPUT
+    return found[0].incident(), EXIT_OK
+
+
+def _export_create(args: argparse.Namespace) -> int:
+    import difflib
+
+    from rtcc_wall.core.access import AccessPolicy
+    from rtcc_wall.core.audit import AuditLog, AuditWriteError, default_db_path
+
+    prog = "rtcc-wall export create"
+    if not 0 < args.seconds <= EXPORT_MAX_SECONDS:
+        print(f"{prog}: --seconds must be more than 0 and at most {EXPORT_MAX_SECONDS:g}, "
+              f"got {args.seconds:g}", file=sys.stderr)  # fmt: skip
+        return EXIT_BAD_INPUT
+    if not args.reason.strip():
+        print(f"{prog}: --reason must say why the export is made", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    context = _incident_context(args, prog)
+    if context is None:
+        return EXIT_BAD_INPUT
+    loaded, operator = context
+    camera = loaded.cameras.get(args.camera)
+    if camera is None:
+        close = difflib.get_close_matches(args.camera, list(loaded.cameras), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        print(redact(f"{prog}: unknown camera id {args.camera!r}{hint}"), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    out = _export_out_dir(args.out, prog)
+    if out is None:
+        return EXIT_BAD_INPUT
+    incident, code = _export_incident(args, prog)
+    if code != EXIT_OK:
+        return code
+    policy = AccessPolicy(loaded.config.access.to_settings())
+    try:
+        audit = AuditLog(Path(args.audit_db) if args.audit_db else default_db_path())
+    except AuditWriteError as e:
+        print(redact(f"{prog}: {e}; nothing was recorded"), file=sys.stderr)
+        return EXIT_FAILED
+    with audit:
+        return _export_record(args, prog, loaded, camera, operator, incident, out, policy, audit)
+
+
+def _export_record(
+    args: argparse.Namespace,
+    prog: str,
+    loaded: LoadedConfig,
+    camera: Camera,
+    operator: Operator,
+    incident: IncidentLike | None,
+    out: Path,
+    policy: AccessPolicy,
+    audit: AuditLog,
+) -> int:
+    """Checks access, records the next seconds as a view of the camera, then exports them."""
+    import threading
+    import time
+
+    from rtcc_wall.core import export as ex
+    from rtcc_wall.core.session import AccessSession
+
+    kind: ex.ExportKind = "snapshot" if args.snapshot else "clip"
+    now = time.time()
+    ask = ex.ExportRequest(
+        camera=camera, operator=operator, incident=incident, reason=args.reason, kind=kind,
+        masked=not args.unmasked, start=now, end=now + args.seconds, out_dir=out,
+    )  # fmt: skip
+    try:  # refused before anything is recorded (and the refusal is audited)
+        ex.authorize(ask, policy=policy, audit=audit, now=dt.datetime.now().astimezone())
+    except ex.ExportDenied as e:
+        print(redact(f"{prog}: refused: {e}"), file=sys.stderr)
+        return EXIT_FAILED
+    session = AccessSession(
+        operator=operator, policy=policy, audit=audit, cameras=loaded.cameras,
+        clock=lambda: dt.datetime.now().astimezone(),
+    )  # fmt: skip
+    session.set_incident(incident, args.reason)
+    decision = session.request_view(camera.id, "export")  # VIEW_START: recording is looking
+    if not decision.allowed:
+        print(redact(f"{prog}: refused: {camera.id}: {decision.message}"), file=sys.stderr)
+        return EXIT_FAILED
+    cancel = threading.Event()
+    try:
+        return _export_write(args, prog, loaded, camera, operator, incident, out, policy, audit,
+                             session, cancel)  # fmt: skip
+    except KeyboardInterrupt:
+        cancel.set()
+        print(f"\n{prog}: cancelled (Ctrl+C); nothing was exported", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        session.end_view(camera.id, "export", code="cancelled" if cancel.is_set() else "released")
+
+
+def _export_write(
+    args: argparse.Namespace,
+    prog: str,
+    loaded: LoadedConfig,
+    camera: Camera,
+    operator: Operator,
+    incident: IncidentLike | None,
+    out: Path,
+    policy: AccessPolicy,
+    audit: AuditLog,
+    session: AccessSession,
+    cancel: threading.Event,
+) -> int:
+    from rtcc_wall.core import export as ex
+    from rtcc_wall.video import export_media
+
+    world: list[SimWorld] = []
+
+    def sim_world() -> SimWorld:
+        from rtcc_wall.video.manager import SIM_VEHICLES
+        from rtcc_wall.video.sim import SimWorld
+
+        if not world:
+            world.append(SimWorld(loaded.network, vehicles=SIM_VEHICLES))
+        return world[0]
+
+    shown = [-1]
+
+    def progress(got: float) -> None:
+        if int(got) > shown[0]:
+            shown[0] = int(got)
+            print(f"  recorded {got:4.1f} of {args.seconds:g} s", flush=True)
+
+    print(redact(f"recording {camera.id} ({camera.stream}) for {args.seconds:g} s "
+                 "(Ctrl+C cancels)"), flush=True)  # fmt: skip
+    try:
+        snap = export_media.record(
+            camera, args.seconds, sim_world_provider=sim_world, progress=progress, cancel=cancel
+        )
+    except ex.ExportError as e:
+        print(redact(f"{prog}: {e}"), file=sys.stderr)
+        return EXIT_FAILED
+    session.end_view(camera.id, "export")  # the recording is over: VIEW_STOP now
+    what = "snapshot" if args.snapshot else "clip"
+    print(f"exporting the {what} ({'UNMASKED' if args.unmasked else 'masked'}) ...", flush=True)
+    try:
+        result = export_media.export_replay(
+            snap, camera=camera, operator=operator, incident=incident, reason=args.reason,
+            kind="snapshot" if args.snapshot else "clip", out_dir=out, policy=policy,
+            audit=audit, masked=not args.unmasked, site_name=loaded.site_name, cancel=cancel,
+        )  # fmt: skip
+    except ex.ExportExists as e:
+        print(redact(f"{prog}: {e}"), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ex.ExportDenied as e:
+        print(redact(f"{prog}: refused: {e}"), file=sys.stderr)
+        return EXIT_FAILED
+    except ex.ExportError as e:
+        print(redact(f"{prog}: {e}; nothing was exported"), file=sys.stderr)
+        return EXIT_FAILED
+    print(redact(f"exported to {result.path}"))
+    for f in result.files:
+        print(f"  data/{f.rel}: {f.frames} picture(s), {f.width}x{f.height}, {f.how}")
+    print(f"  manifest SHA-256 {result.manifest_sha256} (audit event seq {result.audit_seq})")
+    if result.problems:
+        for p in result.problems:
+            print(f"  verify: {p}", file=sys.stderr)
+        return EXIT_FAILED
+    print("  verify: OK")
+    return EXIT_OK
+
+
+def _export_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rtcc-wall export",
+        description="Evidence exports: BagIt folders (RFC 8493) with the clip or snapshot, "
+        "metadata.json and the incident's audit events, checkable by anyone with "
+        "'sha256sum -c manifest-sha256.txt'. Every export and every refusal is audited.",
+    )
+    verbs = p.add_subparsers(dest="verb", required=True, metavar="create|verify")
+    c = verbs.add_parser(
+        "create",
+        help="record the next N seconds of a camera and export them",
+        description="Record the next N seconds of camera ID and export them (an MP4 clip, or "
+        "with --snapshot a PNG of the last picture) into a new folder in DIR. Masked by "
+        "default; --unmasked needs the supervisor role. Private cameras follow the viewing "
+        "rules (an open incident nearby, a valid waiver...). Exit 0 exported, 1 refused or "
+        "failed, 2 bad input, 130 cancelled.",
+    )
+    c.add_argument("--config", metavar="FILE", help="configuration (default: see README)")
+    c.add_argument("--camera", metavar="ID", required=True, help="the camera's id")
+    c.add_argument("--seconds", metavar="N", type=float, required=True,
+                   help=f"how long to record (at most {EXPORT_MAX_SECONDS:g})")  # fmt: skip
+    c.add_argument("--reason", metavar="TEXT", required=True, help="why the export is made")
+    c.add_argument("--incident", metavar="ID", help="the open incident it belongs to")
+    c.add_argument("--out", metavar="DIR", required=True, help="folder to put the export in")
+    c.add_argument("--unmasked", action="store_true",
+                   help="without privacy masks (supervisors only; audited)")  # fmt: skip
+    c.add_argument("--snapshot", action="store_true", help="a PNG of the last picture, no clip")
+    c.add_argument("--operator", metavar="NAME",
+                   help="who acts (default: $RTCC_WALL_OPERATOR, else the OS user)")  # fmt: skip
+    c.add_argument("--audit-db", metavar="PATH", help="the audit log (default: as audit)")
+    c.add_argument("--db", metavar="PATH", help="the incident database (default: as incident)")
+    v = verbs.add_parser(
+        "verify",
+        help="check an export (exit 0 intact, 1 naming each changed, missing or added file)",
+        description="Check the BagIt declaration, both manifests and the Payload-Oxum of an "
+        "export folder; exit 0 if intact, 1 naming every problem, 2 if DIR is not a folder.",
+    )
+    v.add_argument("dir", metavar="DIR")
+    return p
+
+
 def _sub_parsers() -> dict[
     str, tuple[argparse.ArgumentParser, Callable[[argparse.Namespace], int]]
 ]:
@@ -873,6 +1148,7 @@ def _sub_parsers() -> dict[
         "audit": (_audit_parser(), cmd_audit),
         "registry": (_registry_parser(), cmd_registry),
         "incident": (_incident_parser(), cmd_incident),
+        "export": (_export_parser(), cmd_export),
         "install-launcher": (_launcher_parsers()[0], cmd_install_launcher),
         "uninstall-launcher": (_launcher_parsers()[1], cmd_uninstall_launcher),
     }

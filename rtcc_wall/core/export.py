@@ -717,7 +717,8 @@ def audit_events_document(
     """The audit events that belong with an export, with their hash-chain fields.
 
     With an incident: every event of that incident. Without: the camera's
-    events from ``start`` to ``end``. Each event is as stored (``detail`` is
+    events up to ``end``, from the view that was running at ``start`` (its
+    ``VIEW_START``) or else from ``start``. Each event is as stored (``detail`` is
     the stored JSON text), so ``audit.row_hash`` of its fields gives its
     ``hash`` and the rows can be matched against the log by ``seq``/``hash``.
     """
@@ -727,11 +728,11 @@ def audit_events_document(
             selected = [e for e in A.read_events(audit_path) if e.incident_id == incident_id]
         else:
             t0, t1 = _iso(start), _iso(end)
-            selected = [
-                e
-                for e in A.read_events(audit_path)
-                if e.camera_id == camera_id and t0 <= e.ts_utc <= t1
-            ]
+            mine = [e for e in A.read_events(audit_path, before_ts=t1) if e.camera_id == camera_id]
+            first = next((i for i, e in enumerate(mine) if e.ts_utc >= t0), len(mine))
+            # the view that was running when the range began, and everything after it
+            began = [i for i, e in enumerate(mine[:first]) if e.kind == A.VIEW_START]
+            selected = mine[began[-1] if began else first :]
     except A.AuditError as e:
         raise ExportError(f"cannot read the audit log for the export: {e}") from e
     return {

@@ -249,6 +249,19 @@ def test_without_incident_the_cameras_events_in_the_range(tmp_path: Path, log: A
     assert res.name.startswith("no-incident_city-01_")
 
 
+def test_without_incident_the_view_running_at_the_start_is_included(
+    tmp_path: Path, log: A.AuditLog
+) -> None:
+    log.append(A.VIEW_START, operator="x", camera_id="city-01", outcome="earlier view")
+    log.append(A.VIEW_STOP, operator="x", camera_id="city-01", outcome="earlier view")
+    log.append(A.VIEW_START, operator="x", camera_id="city-01", outcome="this view")
+    log.append(A.VIEW_START, operator="x", camera_id="city-02")
+    now = dt.datetime.now(dt.UTC).timestamp()
+    res = export(tmp_path, log, incident=None, start=now + 0.5, end=now + 60)
+    doc = json.loads((res.path / "data/audit-events.json").read_text())
+    assert [(e["kind"], e["outcome"]) for e in doc["events"]] == [(A.VIEW_START, "this view")]
+
+
 # --------------------------------------------------------------------------- tampering
 
 
