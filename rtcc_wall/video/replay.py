@@ -642,6 +642,12 @@ class ReplayPlayer:
     def cache_bytes(self) -> int:
         return self._cached
 
+    def drop_cache(self) -> None:
+        """Lets go of every decoded picture and of the decoder (a viewer closing)."""
+        self._cache.clear()
+        self._cached = 0
+        self._ctx = None
+
 
 def decode_snapshot(
     snap: ReplaySnapshot, box: tuple[int, int] | None = None
