@@ -2,7 +2,7 @@
 
 The config's camera city-01 streams from ``rtsp://viewer:CANARY@127.0.0.1:9/``
 (nothing listens there: every attempt fails and is reported). The app, the
-probe, the incident CLI and the transparency report all run for real; their
+probe, the incident CLI, evidence exports and the transparency report all run for real; their
 output, the log lines at DEBUG level, and the bytes of the audit and incident
 databases must not contain the canary.
 """
@@ -71,6 +71,21 @@ def test_canary_password_never_leaks(tmp_path: Path, demo_config_path: Path) -> 
          "--db", str(incidents_db), "--audit-db", str(audit_db)],
         0,
     )  # fmt: skip
+    # exports: one of a working camera, tied to that incident (its reason holds the canary URL),
+    # and one of city-01, which cannot be recorded
+    incident_id = said[-2].strip()
+    exports = tmp_path / "exports"
+    for camera, want in (("city-02", 0), ("city-01", 1)):
+        run(["export", "create", "--config", str(cfg), "--camera", camera, "--seconds", "1",
+             "--reason", f"as seen on rtsp://viewer:{CANARY}@127.0.0.1:9/live", "--incident",
+             incident_id, "--out", str(exports), "--db", str(incidents_db), "--audit-db",
+             str(audit_db)], want)  # fmt: skip
+    [export] = exports.iterdir()
+    run(["export", "verify", str(export)], 0)
+    exported = [f for f in export.rglob("*") if f.is_file()]
+    assert len(exported) == 7
+    for f in exported:
+        assert CANARY.encode() not in f.read_bytes(), f
     run(["audit", "verify", "--db", str(audit_db)], 0)
     for fmt in ("csv", "html"):
         run(["audit", "report", "--db", str(audit_db), "--from", "2000-01-01", "--to", "2100-01-01",
