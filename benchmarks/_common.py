@@ -104,6 +104,28 @@ def ffmpeg_cpu_per_frame(clip: Path, runs: int = 3) -> tuple[float, int]:
     return cpu / frames, frames // runs
 
 
+def ffmpeg_stream_cpu_per_frame(url: str, frames: int = 250) -> float:
+    """CPU seconds per frame of ``ffmpeg -threads 1`` reading ``frames`` frames of an RTSP URL.
+
+    The same yardstick as ``ffmpeg_cpu_per_frame`` plus the cost of receiving
+    the stream (TCP, RTP depacketizing, H.264 parsing) that a file does not
+    have. It includes ffmpeg's start-up and connection (small against 250 frames).
+    """
+    cmd = [
+        "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp",
+        "-threads", "1", "-i", url, "-frames:v", str(frames),
+        "-f", "null", "-progress", "pipe:1", "-",
+    ]  # fmt: skip
+    before = _children_cpu()
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=120)
+    cpu = _children_cpu() - before
+    counts = re.findall(r"^frame=(\d+)$", res.stdout, flags=re.MULTILINE)
+    got = int(counts[-1]) if counts else 0
+    if got == 0:
+        raise RuntimeError(f"ffmpeg decoded no frames of {url}")
+    return cpu / got
+
+
 # --------------------------------------------------------------------------- send-time barcode
 # Layout and check: the same as tests/servers/rtsp_server.py (stamp_layout, stamp_bits).
 

@@ -31,6 +31,11 @@ import numpy.typing as npt
 
 BGRImage = npt.NDArray[np.uint8]
 
+# Every camera has a decode thread of its own, so OpenCV's own thread pool only
+# adds hand-offs: with its default (one thread per core) shrinking a 1280x720
+# frame's planes cost 0.48 ms of CPU per frame here, 0.36 ms with one thread.
+cv2.setNumThreads(1)
+
 
 @dataclass(frozen=True, eq=False)
 class Frame:
