@@ -313,7 +313,6 @@ class ReplayDialog(QDialog):
         self._playing = False
         self._speed = 1.0
         self._anchor: tuple[float, float] | None = None  # (monotonic, media wall time) at play
-        self._ended = False
 
         self.setWindowTitle(f"Replay — {camera.name} — NOT LIVE")
         self.setStyleSheet(_SLIDER_STYLE)
@@ -492,7 +491,6 @@ class ReplayDialog(QDialog):
         """Shows frame ``index`` (clamped); playback, if on, goes on from there."""
         index = max(0, min(len(self.times) - 1, index))
         self._wanted = index
-        self._ended = False
         if self._playing:
             self._anchor = (time.monotonic(), self.times[index])
         if self.slider.value() != index:
@@ -510,7 +508,7 @@ class ReplayDialog(QDialog):
 
     def play(self) -> None:
         if self._wanted >= len(self.times) - 1:
-            self.seek(0 if self._ended else self._wanted)  # at the end: play from the start
+            self.seek(0)  # at the end of the buffer: play it again from the start
         self._playing = True
         self._anchor = (time.monotonic(), self.times[max(0, self._wanted)])
         self.play_button.setText("❚❚ Pause")
@@ -557,7 +555,6 @@ class ReplayDialog(QDialog):
         index = self._player.index_at(target)
         if index >= len(self.times) - 1 and target >= self.times[-1]:
             self._request_frame(len(self.times) - 1)
-            self._ended = True
             self.pause()
             self.frame_label.setText(self.frame_label.text() + "  · end of buffer")
             return
