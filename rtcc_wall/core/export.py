@@ -160,11 +160,19 @@ def _stamp(t: float) -> str:
     return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def folder_name(camera_id: str, incident_id: str | None, start: float, kind: ExportKind) -> str:
-    """``INCIDENT_CAMERA_YYYYMMDDTHHMMSSZ_KIND`` from sanitised ids and the range's UTC start."""
+def folder_name(
+    camera_id: str,
+    incident_id: str | None,
+    start: float,
+    kind: ExportKind,
+    *,
+    masked: bool = True,
+) -> str:
+    """``INCIDENT_CAMERA_YYYYMMDDTHHMMSSZ_KIND[-unmasked]`` from sanitised ids and the UTC start."""
     inc = safe_component(incident_id, "incident id") if incident_id else "no-incident"
     cam = safe_component(camera_id, "camera id")
-    return check_folder_name(f"{inc}_{cam}_{_stamp(start)}_{kind}")
+    suffix = "" if masked else "-unmasked"
+    return check_folder_name(f"{inc}_{cam}_{_stamp(start)}_{kind}{suffix}")
 
 
 def is_partial_name(name: str) -> bool:
@@ -911,7 +919,11 @@ def run_export(
             "an unmasked export is not possible",
         )
     name = folder_name(
-        req.camera.id, req.incident.id if req.incident else None, req.start, req.kind
+        req.camera.id,
+        req.incident.id if req.incident else None,
+        req.start,
+        req.kind,
+        masked=req.masked,
     )
     written: list[A.AuditEvent] = []
     with start_export(req.out_dir, name) as partial:

@@ -76,6 +76,7 @@ from rtcc_wall.video.replay import (
     ReplayDecodeError,
     ReplayRing,
     ReplaySnapshot,
+    StreamInfo,
     frame_at,
 )
 from rtcc_wall.video.sources import DisplaySizedSource, SourceError, make_source
@@ -92,8 +93,8 @@ Progress = Callable[[float], None]
 #: x264 settings of a masked (re-encoded) clip: visually lossless, single-threaded.
 REENCODE_PRESET = "veryfast"
 REENCODE_CRF = 18
-#: Codecs whose packets go into an MP4 unchanged.
-REMUX_CODECS = frozenset({"h264", "hevc", "mjpeg", "mpeg4"})
+#: Codecs whose packets go into an MP4 unchanged (see ``remuxable``).
+REMUX_CODECS = frozenset({"h264", "hevc", "mjpeg"})
 #: Pictures encoded for a recording from a picture source (sim/device) fit into this box.
 RECORD_BOX = (1920, 1080)
 
@@ -157,6 +158,19 @@ def parse_avcc(extradata: bytes) -> tuple[int, list[bytes]]:
             units.append(extradata[i : i + n])
             i += n
     return length_size, units
+
+
+def remuxable(info: StreamInfo) -> bool:
+    """Can packets of this stream be copied into an MP4 as they are?
+
+    H.264 always (length-prefixed packets are reframed, see ``_h264_for_mux``),
+    MJPEG always (self-contained pictures), H.265 only in Annex-B framing (an
+    ``hvcC`` source would need the same reframing, not written yet). Anything
+    else is decoded and re-encoded.
+    """
+    if info.codec == "hevc":
+        return not (info.extradata and info.extradata[:1] == b"\x01")
+    return info.codec in REMUX_CODECS
 
 
 def _annexb(units: Sequence[bytes]) -> bytes:
@@ -246,8 +260,8 @@ def remux_clip(
     Raises ``ExportError`` for a codec the MP4 cannot carry this way.
     """
     info = snap.info
-    if info.codec not in REMUX_CODECS:
-        raise ExportError(f"{info.codec} packets cannot be copied into an MP4")
+    if not remuxable(info):
+        raise ExportError(f"{info.codec} packets cannot be copied into an MP4 unchanged")
     if not snap.packets:
         raise ExportError(f"{snap.camera_id}: no pictures in the chosen time range")
     payloads = _h264_for_mux(snap) if info.codec == "h264" else [p.data for p in snap.packets]
@@ -474,7 +488,7 @@ def media_writer(
             return [MediaFile("snapshot.png", "snapshot", t, t, 1, w, h, "png", bool(masks),
                               False, how)]  # fmt: skip
         path = partial.data_path("clip.mp4")
-        if not masks and codec in REMUX_CODECS:
+        if not masks and remuxable(snap.info):
             frames = remux_clip(snap, path, progress=progress, cancel=cancel)
             exact = not snap.encoded_here
             how = (

@@ -559,6 +559,7 @@ def test_unmasked_needs_a_supervisor_and_the_refusal_is_audited(
     assert ev.detail["masked"] is False
 
     res = export(tmp_path, log, masked=False, operator=SUPERVISOR)
+    assert res.name == "INC-20261117-0001_city-01_20261117T080030Z_clip-unmasked"
     ev = last_event(log)
     assert ev.kind == A.EXPORT
     assert ev.operator == "sgt.two"

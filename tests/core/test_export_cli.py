@@ -107,7 +107,7 @@ def test_supervisor_exports_an_unmasked_rtsp_clip_end_to_end(site: Site) -> None
     assert "verify: OK" in r.stdout
     [folder] = site.exports()
     assert folder.name.startswith("no-incident_city-01_")
-    assert folder.name.endswith("_clip")
+    assert folder.name.endswith("_clip-unmasked")
     v = site.run("export", "verify", str(folder))
     assert v.returncode == 0, v.stderr
     assert v.stdout.startswith("OK: ")

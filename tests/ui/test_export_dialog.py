@@ -143,7 +143,7 @@ def test_supervisor_snapshot_unmasked(
         d.export_button.click()
     res = d.outcome
     assert res is not None
-    assert res.name.endswith("_snapshot")
+    assert res.name.endswith("_snapshot-unmasked")
     assert (res.path / "data/snapshot.png").is_file()
     meta = json.loads((res.path / "data/metadata.json").read_text())
     assert meta["privacy_masks"]["masked"] is False

@@ -38,6 +38,7 @@ from rtcc_wall.video.replay import (
     frame_at,
 )
 from tests.servers.fixtures import RTSP_PASSWORD, RTSP_USER, ClipSet
+from tests.servers.mjpeg import MjpegServer
 from tests.servers.rtsp import RtspServer
 
 PROJ = LocalProjection(0.0, 0.0)
@@ -396,3 +397,23 @@ def test_password_in_the_camera_url_is_nowhere_in_the_export(
     meta = json.loads((res.path / "data/metadata.json").read_text())
     assert meta["camera"]["source_url"] == rtsp_auth_server.url("/cam")
     assert RTSP_PASSWORD.encode() not in log.path.read_bytes()
+
+
+def test_mjpeg_camera_unmasked_copy_and_masked_reencode(
+    mjpeg_server: MjpegServer, tmp_path: Path, log: A.AuditLog
+) -> None:
+    cam = camera(mjpeg_server.url)
+    snap = M.record(cam, 1.0)
+    assert snap.info.codec == "mjpeg"
+    exact = export(snap, cam, tmp_path, log, operator=SUPERVISOR, masked=False)
+    packets = mp4_packets(exact.path / "data/clip.mp4")
+    assert [bytes(p) for p in packets] == [p.data for p in snap.packets]  # the JPEGs themselves
+    masked = export(snap, cam, tmp_path, log, kind="clip", start=snap.start_time())
+    meta = json.loads((masked.path / "data/metadata.json").read_text())
+    assert meta["files"][0]["codec"] == "h264"
+    assert meta["files"][0]["masked"] is True
+    frames = mp4_frames(masked.path / "data/clip.mp4", "bgr24")
+    assert len(frames) == len(snap.packets)
+    stencil, pattern = mask_pattern(320, 180)
+    inner = cv2.erode(stencil.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    assert np.abs(frames[-1].astype(int)[inner] - pattern[..., :3][inner]).mean() < 4
