@@ -225,7 +225,7 @@ def run_gui(args: argparse.Namespace) -> int:
 
     # The QApplication comes first so that a splash can show while phase one runs
     # on a worker thread; phase one still builds no Qt object.
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QCoreApplication, QEvent, QTimer
     from PySide6.QtWidgets import QApplication
 
     from rtcc_wall.ui.startup import StartCancelled, app_icon
@@ -313,6 +313,9 @@ def run_gui(args: argparse.Namespace) -> int:
         window.close()
         manager.shutdown()
         access.close()
+        # closing the last window posts a Quit event that outlives app.exec(); left
+        # queued, it would end the next event loop of this process (a dialog's) at once
+        QCoreApplication.removePostedEvents(app, QEvent.Type.Quit)
     return rc or exec_rc
 
 
@@ -376,8 +379,15 @@ def create_window(
     demo: bool,
     layout: str | None = None,
     access: Access | None = None,
+    remember: bool = True,
 ) -> tuple[MainWindow, StreamManager]:
-    """Phase two's core: the stream manager and the main window (a QApplication must exist)."""
+    """Phase two's core: the stream manager and the main window (a QApplication must exist).
+
+    ``remember``: named views and the last session's walls come from (and go
+    back to) the user's directories; False starts from the config alone.
+    """
+    from rtcc_wall.core.views import PersonalViews, View, ViewLibrary, WallState
+    from rtcc_wall.paths import user_state_path, user_views_path
     from rtcc_wall.ui.main_window import MainWindow
     from rtcc_wall.ui.messages import BridgeLogHandler, MessageBridge
     from rtcc_wall.video.manager import StreamManager
@@ -391,6 +401,14 @@ def create_window(
         mask_provider_for=access.masks.provider if access else None,
         replay_seconds=loaded.config.wall.replay_seconds,
     )
+    shared = [
+        View(v.name, v.layout, tuple(v.cameras), v.tour_seconds, shared=True)
+        for v in loaded.config.views
+    ]
+    personal = PersonalViews.load(user_views_path()) if remember else PersonalViews(
+        user_views_path()
+    )
+    state = WallState.load(user_state_path(), loaded.cameras) if remember else None
     window = MainWindow(
         loaded,
         manager,
@@ -400,7 +418,11 @@ def create_window(
         session=access.session if access else None,
         incidents=access.incidents if access else None,
         masks=access.masks if access else None,
+        views=ViewLibrary(shared, personal),
+        wall_state=state,
     )
+    for problem in [*personal.problems, *(state.problems if state else [])]:
+        bridge.post("warning", redact(problem))
     handler = BridgeLogHandler(bridge)
     logging.getLogger("rtcc_wall").addHandler(handler)
     window.destroyed.connect(lambda: logging.getLogger("rtcc_wall").removeHandler(handler))

@@ -22,7 +22,6 @@ from typing import Generic, TypeVar
 from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QApplication,
     QDialog,
     QFrame,
     QHBoxLayout,
@@ -82,6 +81,7 @@ class StartupSplash(QFrame):
         self.setStyleSheet(
             f"QFrame#startupSplash {{ background: {PANEL}; border: 1px solid {BORDER}; "
             "border-radius: 6px; }"
+            "QFrame#startupSplash QLabel { background: transparent; }"
             f"QProgressBar {{ background: #0f1216; border: 1px solid {BORDER}; border-radius: 3px;"
             " max-height: 8px; }"
             f"QProgressBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}"
@@ -332,6 +332,7 @@ class ConfigProblemsDialog(QDialog):
         self.list.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
         self.list.addItems(self.lines)
         self.list.setMinimumHeight(160)
+        self.list.setStyleSheet("QListWidget::item { padding: 4px 6px; }")
 
         hint = QLabel(f"Check a file from a terminal with: rtcc-wall check-config {_html(path)}")
         hint.setObjectName("hint")
@@ -341,6 +342,10 @@ class ConfigProblemsDialog(QDialog):
         self.copy_button = QPushButton("Copy problems")
         self.copy_button.setToolTip("Copy every problem to the clipboard, one a line")
         self.copy_button.clicked.connect(self.copy_problems)
+        self._copied_timer = QTimer(self)  # dies with the dialog, unlike a bare singleShot
+        self._copied_timer.setSingleShot(True)
+        self._copied_timer.setInterval(1500)
+        self._copied_timer.timeout.connect(lambda: self.copy_button.setText("Copy problems"))
         self.demo_button = QPushButton("Open the demo instead")
         self.demo_button.setObjectName("primary")
         self.demo_button.setToolTip(
@@ -369,6 +374,7 @@ class ConfigProblemsDialog(QDialog):
         box.addSpacing(4)
         box.addLayout(buttons)
         self.resize(820, 420)
+        self.quit_button.setFocus()
 
     def text(self) -> str:
         return "\n".join(self.lines)
@@ -378,7 +384,7 @@ class ConfigProblemsDialog(QDialog):
         if clip is not None:
             clip.setText(self.text() + "\n")
         self.copy_button.setText("Copied")
-        QTimer.singleShot(1500, lambda: self.copy_button.setText("Copy problems"))
+        self._copied_timer.start()
 
     def _open_demo(self) -> None:
         self.choice = self.DEMO
@@ -410,7 +416,3 @@ def show_start_error(title: str, text: str, details: str = "") -> QMessageBox:
     box.setStandardButtons(QMessageBox.StandardButton.Close)
     box.exec()
     return box
-
-
-def has_application() -> bool:
-    return QApplication.instance() is not None
