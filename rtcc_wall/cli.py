@@ -9,12 +9,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import signal
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rtcc_wall import __version__
+from rtcc_wall.core.layouts import LAYOUTS
 from rtcc_wall.core.redact import redact
 from rtcc_wall.errors import ConfigError
 
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_CANCELLED = 130  # Ctrl+C, as a shell reports it
 
 
 def _gui_parser() -> argparse.ArgumentParser:
@@ -59,7 +64,12 @@ def _gui_parser() -> argparse.ArgumentParser:
         default=3.0,
         help="delay before --screenshot (default 3)",
     )
-    p.add_argument("--layout", choices=["1x1", "2x2", "3x3", "4x4"], help="wall layout at start")
+    p.add_argument(
+        "--layout",
+        choices=list(LAYOUTS),
+        metavar="LAYOUT",
+        help=f"wall layout at start: {', '.join(LAYOUTS)}",
+    )
     p.add_argument(
         "--operator",
         metavar="NAME",
@@ -505,15 +515,38 @@ def _audit_parser() -> argparse.ArgumentParser:
 
 def cmd_registry(args: argparse.Namespace) -> int:
     """``registry import``: enroll cameras from an owners' registry, all rows or none."""
-    from rtcc_wall.core.registry_import import import_registry
+    from rtcc_wall.core.registry_import import ImportCancelled, import_registry
     from rtcc_wall.paths import discover_config
 
     prog = f"rtcc-wall registry {args.verb}"
     config_path, _origin = discover_config(args.config)
     out = Path(args.out) if args.out else None
+    # Ctrl+C asks the import to stop at its next safe point: all or nothing stays true
+    cancel = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    progress = _TtyProgress(cancel) if sys.stderr.isatty() else None
     try:
-        result = import_registry(Path(args.file), config_path, out=out, dry_run=args.dry_run)
+        result = import_registry(
+            Path(args.file),
+            config_path,
+            out=out,
+            dry_run=args.dry_run,
+            progress=progress,
+            cancelled=cancel.is_set,
+        )
+    except ImportCancelled:
+        if progress is not None:
+            progress.clear()
+        print(
+            redact(f"{prog}: cancelled; nothing was imported, {out or config_path} is unchanged"),
+            file=sys.stderr,
+        )
+        return EXIT_CANCELLED
     except ConfigError as e:
+        if progress is not None:
+            progress.clear()
         _print_problems(e)
         n = len(e.problems)
         print(
@@ -524,6 +557,13 @@ def cmd_registry(args: argparse.Namespace) -> int:
     except OSError as e:
         print(redact(f"{prog}: cannot write: {e}"), file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if progress is not None:
+        progress.clear()
+    if cancel.is_set():
+        print(f"{prog}: Ctrl+C came after the import was written", file=sys.stderr)
     plan = result.plan
     for cid in plan.added:
         print(f"  added    {cid}")
@@ -537,6 +577,37 @@ def cmd_registry(args: argparse.Namespace) -> int:
     if result.backup is not None:
         print(redact(f"previous version kept as {result.backup}"))
     return EXIT_OK
+
+
+class _TtyProgress:
+    """``registry import`` progress on a terminal: one line, rewritten at most 10 times a second."""
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self._cancel = cancel
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        pct = 100 * done // total if total else 100
+        if self._cancel.is_set():
+            tail = "cancelling…"
+        elif done < total:
+            tail = "Ctrl+C cancels"
+        else:
+            tail = "checking the new configuration…"
+        sys.stderr.write(f"\r  validating rows {done}/{total} ({pct}%)  {tail}\x1b[K")
+        sys.stderr.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self._shown = False
 
 
 def _registry_parser() -> argparse.ArgumentParser:

@@ -35,6 +35,16 @@ def user_config_path() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.yaml"
 
 
+def user_views_path() -> Path:
+    """The operator's personal named views (YAML), beside their config file."""
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "views.yaml"
+
+
+def user_state_path() -> Path:
+    """What the wall showed when the app last closed (JSON), restored at the next start."""
+    return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False)) / "wall-state.json"
+
+
 def discover_config(explicit: str | None) -> tuple[Path, str]:
     """Which config to use and why: --config, $RTCC_WALL_CONFIG, the user's file, the demo.
 

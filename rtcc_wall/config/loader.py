@@ -351,6 +351,24 @@ def _check_semantics(
     for j, cid in enumerate(config.wall.cameras):
         if cid not in seen:
             add(("wall", "cameras", j), f"unknown camera id {cid!r}{_did_you_mean(cid, known)}")
+    view_names: dict[str, int] = {}
+    for i, view in enumerate(config.views):
+        if view.name in view_names:
+            first = view_names[view.name]
+            add(("views", i, "name"), f"a second view named {view.name!r} (first: views[{first}])")
+        view_names.setdefault(view.name, i)
+        for j, cid in enumerate(view.cameras):
+            if cid not in seen:
+                add(
+                    ("views", i, "cameras", j),
+                    f"unknown camera id {cid!r}{_did_you_mean(cid, known)}",
+                )
+    for i, sv in enumerate(config.wall_mode.screens):
+        if sv.view not in view_names:
+            add(
+                ("wall_mode", "screens", i, "view"),
+                f"no view named {sv.view!r} in views{_did_you_mean(sv.view, list(view_names))}",
+            )
     if network is not None and projection is not None:
         x0, y0, x1, y1 = network.bounds()
         limit = config.site.max_camera_distance_from_map_m

@@ -28,8 +28,9 @@ from rtcc_wall.core.access import (
     Operator,
     parse_hours,
 )
+from rtcc_wall.core.layouts import LAYOUTS as _ALL_LAYOUTS
 
-LAYOUTS = ("1x1", "2x2", "3x3", "4x4")
+LAYOUTS = tuple(_ALL_LAYOUTS)
 CAMERA_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -132,8 +133,15 @@ class CameraConfig(_Strict):
         return v
 
 
+def _check_layout(v: str) -> str:
+    if v not in _ALL_LAYOUTS:
+        raise ValueError(f"unknown layout {v!r}; known layouts: {', '.join(_ALL_LAYOUTS)}")
+    return v
+
+
 class WallConfig(_Strict):
-    layout: Literal["1x1", "2x2", "3x3", "4x4"] = "3x3"
+    #: 1x1 .. 8x8, or a focus layout: 1+5, 1+7, 2+8, 1+12
+    layout: str = "3x3"
     #: Camera ids shown at start, in tile order. Empty: the first cameras of the registry.
     cameras: list[str] = Field(default_factory=list)
     #: A tile whose camera sent no frame for this long is shown as stale.
@@ -144,6 +152,43 @@ class WallConfig(_Strict):
     substream_below_px: int = Field(default=640, ge=0, le=8000)
     #: Seconds of instant replay kept per watched camera (compressed packets); 0 = off.
     replay_seconds: float = Field(default=60.0, ge=0.0, le=600.0)
+
+    @field_validator("layout")
+    @classmethod
+    def _layout_known(cls, v: str) -> str:
+        return _check_layout(v)
+
+
+class ViewConfig(_Strict):
+    """A shared named view: the same for every operator of the site."""
+
+    name: str = Field(min_length=1, max_length=64)
+    layout: str = "2x2"
+    #: camera ids in tile order; more than the layout holds make pages
+    cameras: list[str] = Field(default_factory=list)
+    #: cycle the pages every this many seconds (a camera tour); unset = no tour
+    tour_seconds: float | None = Field(default=None, ge=2.0, le=3600.0)
+
+    @field_validator("layout")
+    @classmethod
+    def _layout_known(cls, v: str) -> str:
+        return _check_layout(v)
+
+
+class ScreenView(_Strict):
+    #: the monitor: its index (0 = primary) or its name as the system reports it
+    screen: int | str
+    #: the name of a view in ``views``
+    view: str
+
+
+class WallModeConfig(_Strict):
+    """``rtcc-wall --wall``: one full-screen wall per monitor, the console on one of them."""
+
+    #: the monitor that shows the operator console (map, incident panel, camera list)
+    console_screen: int | str = 0
+    #: which view each wall monitor starts with (monitors not listed start empty)
+    screens: list[ScreenView] = Field(default_factory=list)
 
 
 class IncidentConfig(_Strict):
@@ -214,3 +259,6 @@ class Config(_Strict):
     incident: IncidentConfig = Field(default_factory=IncidentConfig)
     access: AccessConfig = Field(default_factory=AccessConfig)
     cameras: list[CameraConfig] = Field(default_factory=list)
+    #: shared named views (operators also keep personal ones in their own config directory)
+    views: list[ViewConfig] = Field(default_factory=list)
+    wall_mode: WallModeConfig = Field(default_factory=WallModeConfig)

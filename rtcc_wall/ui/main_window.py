@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -21,28 +21,37 @@ from PySide6.QtWidgets import (
 from rtcc_wall import __version__
 from rtcc_wall.config.loader import LoadedConfig
 from rtcc_wall.core.incidents import Incident
+from rtcc_wall.core.layouts import layout_for as _grid_for
 from rtcc_wall.core.masks import MaskController
 from rtcc_wall.core.routing import EscapeAnalysis
 from rtcc_wall.core.session import AccessSession
 from rtcc_wall.core.spatial import CameraIndex
+from rtcc_wall.core.views import ViewLibrary, WallState
 from rtcc_wall.errors import ConfigError, RtccError
+from rtcc_wall.ui.camera_list import CameraList
 from rtcc_wall.ui.escape import EscapeRunner, RoutesPanel, polyline_between, route_colour
 from rtcc_wall.ui.incident_panel import IncidentPanel
 from rtcc_wall.ui.map_view import MapView
 from rtcc_wall.ui.messages import MessageBridge
-from rtcc_wall.ui.wall import GRID_SIZES, MAX_TILES, WallWidget
+from rtcc_wall.ui.shortcuts import install_wall_keys, install_window_keys
+from rtcc_wall.ui.wall import WallWidget
+from rtcc_wall.ui.wall_controls import WallControls
 from rtcc_wall.video.manager import StreamManager
 
 if TYPE_CHECKING:
     from rtcc_wall.core.incident_store import IncidentStore
 
 
+#: the console wall's key in the saved wall state
+CONSOLE_KEY = "console"
+
+#: the console's wall picks at most this many tiles by itself; more cameras make pages
+CONSOLE_AUTO_TILES = 16
+
+
 def layout_for(count: int) -> str:
-    """Smallest grid that holds ``count`` cameras (capped at 4x4)."""
-    for name, n in GRID_SIZES.items():
-        if count <= n * n:
-            return name
-    return "4x4"
+    """Smallest grid that holds ``count`` cameras, capped at 4x4 (more make pages)."""
+    return _grid_for(min(count, CONSOLE_AUTO_TILES))
 
 
 class MainWindow(QMainWindow):
@@ -57,9 +66,15 @@ class MainWindow(QMainWindow):
         session: AccessSession | None = None,
         incidents: IncidentStore | None = None,
         masks: MaskController | None = None,
+        views: ViewLibrary | None = None,
+        wall_state: WallState | None = None,
     ) -> None:
         super().__init__()
         self.masks = masks
+        #: shared + personal named views; None in tests that need none
+        self.views = views
+        #: what the walls showed at the last exit; saved again at close
+        self.wall_state = wall_state
         #: the access gate; None only in tests that exercise the wall without policy
         self.session = session
         self.incidents = incidents
@@ -83,8 +98,14 @@ class MainWindow(QMainWindow):
             substream_below_px=cfg.wall.substream_below_px,
             gate=session,
         )
-        start = cfg.wall.cameras or list(loaded.cameras)[: GRID_SIZES[self.wall.layout_name] ** 2]
-        self.wall.set_cameras(start)
+        last = wall_state.slates.get(CONSOLE_KEY) if wall_state is not None else None
+        if last is not None and last.cameras:
+            self.wall.apply_slate(last)
+            if layout:
+                self.wall.set_layout(layout)
+        else:
+            start = cfg.wall.cameras or list(loaded.cameras)[: self.wall.tile_count]
+            self.wall.set_cameras(start)
 
         self.wall.tile_menu_requested.connect(self._tile_menu)
         if masks is not None:
@@ -110,9 +131,12 @@ class MainWindow(QMainWindow):
         self.escape = EscapeRunner(loaded.network, list(loaded.cameras.values()), self)
         self.escape.finished.connect(self._escape_ready)
         self.escape.failed.connect(self._escape_failed)
+        self.camera_list = CameraList(loaded.cameras.values())
+        self.camera_list.camera_activated.connect(self._camera_clicked)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.panel, "Nearby cameras")
         self.tabs.addTab(self.routes_panel, "Escape routes")
+        self.tabs.addTab(self.camera_list, "Cameras")
 
         side = QSplitter(Qt.Orientation.Vertical)
         side.addWidget(self.map)
@@ -146,6 +170,8 @@ class MainWindow(QMainWindow):
         self._refresh_formal()
         self.resize(1600, 900)
         self.wall.cameras_changed.connect(self._update_status)
+        install_wall_keys(self.wall)
+        install_window_keys(self, lambda: self.wall, toggle_full_screen=self.toggle_full_screen)
 
     # --- chrome ------------------------------------------------------------------
     def _build_toolbar(self) -> None:
@@ -164,21 +190,11 @@ class MainWindow(QMainWindow):
             )
             tb.addWidget(self.demo_banner)
         tb.addSeparator()
-        tb.addWidget(QLabel(" Layout "))
-        group = QActionGroup(self)
-        group.setExclusive(True)
-        self.layout_actions: dict[str, QAction] = {}
-        for i, lname in enumerate(GRID_SIZES, start=1):
-            act = QAction(lname, self)
-            act.setCheckable(True)
-            act.setShortcut(QKeySequence(f"Ctrl+{i}"))
-            act.setToolTip(f"{lname} grid (Ctrl+{i})")
-            act.triggered.connect(lambda _checked=False, n=lname: self.wall.set_layout(n))
-            group.addAction(act)
-            tb.addAction(act)
-            self.layout_actions[lname] = act
-        self.layout_actions[self.wall.layout_name].setChecked(True)
-        self.wall.layout_changed.connect(lambda n: self.layout_actions[n].setChecked(True))
+        tb.addSeparator()
+        self.wall_controls = WallControls(
+            self, tb, self.wall, self.views, post=self.messages.post
+        )
+        self.layout_actions = self.wall_controls.layout_actions
         tb.addSeparator()
         fit = QAction("Fit map", self)
         fit.setToolTip("Show the whole road network on the map")
@@ -291,9 +307,8 @@ class MainWindow(QMainWindow):
         if not ids:
             self.statusBar().showMessage(f"Route {index + 1} passes no camera", 6000)
             return
-        ids = ids[:MAX_TILES]
         self.wall.set_layout(layout_for(len(ids)))
-        self.wall.set_cameras(ids)
+        self.wall.set_cameras(ids, view_name=f"Route {index + 1}")
         self.wall.set_windows(windows)
         self.statusBar().showMessage(
             f"Route {index + 1}: {len(ids)} camera(s) on the wall in arrival order", 6000
@@ -521,9 +536,9 @@ class MainWindow(QMainWindow):
     def show_incident_on_wall(self) -> None:
         if self.incident is None or not self.incident.nearby:
             return
-        ids = self.incident.best_camera_ids(MAX_TILES)
+        ids = self.incident.best_camera_ids(CONSOLE_AUTO_TILES)
         self.wall.set_layout(layout_for(len(ids)))
-        self.wall.set_cameras(ids)
+        self.wall.set_cameras(ids, view_name="Incident")
         self.statusBar().showMessage(f"{len(ids)} incident camera(s) on the wall, best first", 6000)
 
     def clear_incident(self) -> None:
@@ -536,7 +551,24 @@ class MainWindow(QMainWindow):
         self.routes_panel.clear()
         self.wall.set_windows({})
 
+    def toggle_full_screen(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
+
+    def save_wall_state(self) -> None:
+        """Remembers what the wall shows, for the next start (problems reach the status bar)."""
+        if self.wall_state is None:
+            return
+        self.wall_state.slates[CONSOLE_KEY] = self.wall.slate()
+        try:
+            self.wall_state.save()
+        except OSError as e:
+            self.messages.post("warning", f"The wall's views were not saved: {e}")
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.save_wall_state()
         self._status_timer.stop()
         self.escape.shutdown()
         self.wall.shutdown()

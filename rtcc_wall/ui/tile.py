@@ -19,6 +19,9 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QContextMenuEvent,
+    QDrag,
+    QDragEnterEvent,
+    QDropEvent,
     QFont,
     QMouseEvent,
     QPainter,
@@ -32,6 +35,7 @@ from rtcc_wall.core.access import Decision
 from rtcc_wall.core.cameras import Camera, CameraState
 from rtcc_wall.core.redact import redact
 from rtcc_wall.ui import theme
+from rtcc_wall.ui.dnd import CameraDrag, camera_mime, read_camera_mime
 from rtcc_wall.ui.images import FrameImage
 
 if TYPE_CHECKING:
@@ -76,6 +80,8 @@ class CameraTile(QWidget):
     double_clicked = Signal(object)  # self
     menu_requested = Signal(object, object)  # self, global QPoint
     clicked = Signal(object)  # self
+    #: a camera was dropped here: (self, CameraDrag)
+    camera_dropped = Signal(object, object)
 
     def __init__(
         self,
@@ -107,9 +113,14 @@ class CameraTile(QWidget):
         self._frames_shown = 0
         self._painted_at = 0.0
         self._window: tuple[dt.datetime, dt.datetime] | None = None
+        #: the owning wall's key, carried by drags that start here (set by the wall)
+        self.wall_key: str | None = None
+        self._press_pos: QPoint | None = None
+        self._drop_hover = False
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(QSize(120, 80))
+        self.setMinimumSize(QSize(64, 40))
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setAcceptDrops(True)
 
     # --- model -------------------------------------------------------------
     @property
@@ -333,7 +344,51 @@ class CameraTile(QWidget):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if event.button() == Qt.MouseButton.LeftButton:
+            self._press_pos = event.position().toPoint()
             self.clicked.emit(self)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self._press_pos = None
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        """Dragging a tile's camera: onto another tile of the wall swaps them."""
+        start = self._press_pos
+        if start is None or self._camera is None:
+            return
+        if not event.buttons() & Qt.MouseButton.LeftButton:
+            return
+        from PySide6.QtWidgets import QApplication
+
+        if (event.position().toPoint() - start).manhattanLength() < (
+            QApplication.startDragDistance()
+        ):
+            return
+        self._press_pos = None
+        drag = QDrag(self)
+        drag.setMimeData(camera_mime(CameraDrag(self._camera.id, self.wall_key, self.index)))
+        drag.exec(Qt.DropAction.MoveAction | Qt.DropAction.CopyAction)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if read_camera_mime(event.mimeData()) is not None:
+            self._drop_hover = True
+            self.update()
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event: object) -> None:  # noqa: N802
+        self._drop_hover = False
+        self.update()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        self._drop_hover = False
+        self.update()
+        drag = read_camera_mime(event.mimeData())
+        if drag is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.camera_dropped.emit(self, drag)
 
     def closeEvent(self, event: object) -> None:  # noqa: N802
         self._detach()
@@ -350,7 +405,10 @@ class CameraTile(QWidget):
         pen_color = QColor(theme.ACCENT) if self._selected else QColor(theme.BORDER)
         if self._highlight:
             pen_color = theme.INCIDENT
-        p.setPen(QPen(pen_color, 2 if (self._selected or self._highlight) else 1))
+        width = 2 if (self._selected or self._highlight) else 1
+        if self._drop_hover:
+            pen_color, width = QColor(theme.ACCENT), 4
+        p.setPen(QPen(pen_color, width))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRect(r.adjusted(0, 0, -1, -1))
         p.end()
@@ -364,7 +422,7 @@ class CameraTile(QWidget):
         p.drawText(
             r,
             Qt.AlignmentFlag.AlignCenter,
-            f"Tile {self.index + 1}\nNo camera\nclick a camera on the map",
+            f"Tile {self.index + 1}\nNo camera\ndrag one here from the map or the list",
         )
 
     def status_text(self) -> str:
