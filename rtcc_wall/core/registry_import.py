@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from rtcc_wall.config.schema import CameraConfig, Config
 from rtcc_wall.core.redact import redact
 from rtcc_wall.core.streams import StreamUrlError, parse_stream_url
-from rtcc_wall.errors import ConfigError, Problem
+from rtcc_wall.errors import ConfigError, Problem, RtccError
 
 COLUMNS: tuple[str, ...] = (
     "id",
@@ -89,6 +89,14 @@ _NESTED_COLUMN = {
 _FIRST_COLUMN = {"location": "lon", "owner": "owner_name", "waiver": "waiver_id"}
 
 
+class ImportCancelled(RtccError):
+    """The import was cancelled (``cancelled()`` turned true) before anything was written."""
+
+
+#: ``progress(done, total)``: rows validated so far, of all rows.
+Progress = Callable[[int, int], None]
+
+
 @dataclass(frozen=True)
 class RegistryRow:
     """One validated row, and where it came from (for messages)."""
@@ -116,10 +124,16 @@ class ImportPlan:
 # --- reading ---------------------------------------------------------------------------
 
 
-def read_registry(path: Path) -> list[RegistryRow]:
+def read_registry(
+    path: Path,
+    *,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> list[RegistryRow]:
     """Reads and validates every row of a CSV or GeoJSON registry.
 
-    Raises ConfigError listing every problem of every row.
+    Raises ConfigError listing every problem of every row; ImportCancelled as
+    soon as ``cancelled()`` is true (checked before each row).
     """
     fname = str(path)
     try:
@@ -139,7 +153,12 @@ def read_registry(path: Path) -> list[RegistryRow]:
         )
     rows: list[RegistryRow] = []
     first_seen: dict[str, str] = {}
-    for raw, loc in raw_rows:
+    total = len(raw_rows)
+    for done, (raw, loc) in enumerate(raw_rows):
+        if cancelled is not None and cancelled():
+            raise ImportCancelled(f"cancelled after {done} of {total} rows; nothing was written")
+        if progress is not None:
+            progress(done, total)
         row, row_problems = _validate_row(raw, loc)
         problems.extend(row_problems)
         cid = _cell(raw, "id")
@@ -152,6 +171,8 @@ def read_registry(path: Path) -> list[RegistryRow]:
             first_seen[cid] = loc.describe()
         if row is not None:
             rows.append(row)
+    if progress is not None:
+        progress(total, total)
     if not raw_rows and not problems:
         problems.append(Problem(fname, None, "", "the registry has no rows"))
     if problems:
@@ -568,17 +589,31 @@ def import_registry(
     out: Path | None = None,
     dry_run: bool = False,
     whole_check: Callable[[ImportPlan, Path], list[Problem]] | None = check_whole_config,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> ImportResult:
     """Reads, validates, merges and (unless ``dry_run``) writes; ConfigError if anything is wrong.
 
     Nothing is written unless every row and the resulting config are valid.
+    ``progress(done, total)`` follows the row validation; ``cancelled()`` is
+    checked before each row and between the steps, the last time right before
+    the atomic write: a cancelled import raises ImportCancelled and leaves
+    every file as it was.
     """
-    rows = read_registry(registry)
+
+    def check(step: str) -> None:
+        if cancelled is not None and cancelled():
+            raise ImportCancelled(f"cancelled {step}; nothing was written")
+
+    rows = read_registry(registry, progress=progress, cancelled=cancelled)
+    check("after reading the registry")
     plan = plan_import(config_path, rows)
+    check("after merging")
     if whole_check is not None:
         problems = whole_check(plan, config_path)
         if problems:
             raise ConfigError(problems)
+        check("after checking the new configuration")
     if dry_run:
         return ImportResult(plan, None, None)
     target = out if out is not None else config_path
