@@ -51,10 +51,10 @@ def discover_config(explicit: str | None) -> tuple[Path, str]:
     Returns (path, origin) with origin one of "argument", "environment", "user", "demo".
     """
     if explicit:
-        return Path(explicit), "argument"
-    env = os.environ.get("RTCC_WALL_CONFIG")
-    if env:
-        return Path(env), "environment"
+        return Path(explicit).expanduser(), "argument"
+    env = os.environ.get("RTCC_WALL_CONFIG", "").strip()
+    if env:  # a launcher or service file may carry a literal "~"
+        return Path(env).expanduser(), "environment"
     user = user_config_path()
     if user.is_file():
         return user, "user"

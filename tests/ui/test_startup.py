@@ -448,3 +448,49 @@ def test_no_display_says_so(
     # and a bad config is still reported first, as the terminal is all there is
     assert app_module.run_gui(_gui_args(config=str(_bad_config(clean_env)))) == 2
     assert "cameras[0].heading_deg" in capsys.readouterr().err
+
+
+# --- config discovery: --config, $RTCC_WALL_CONFIG, the user's file, the demo ---------
+
+
+def _valid_config(folder: Path, demo_config_path: Path, name: str) -> Path:
+    text = demo_config_path.read_text(encoding="utf-8").replace(
+        "road_network: resources/", f"road_network: {demo_config_path.parent}/resources/"
+    )
+    p = folder / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_config_discovery_order(
+    clean_env: Path, demo_config_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rtcc_wall.paths import discover_config, user_config_path
+
+    assert discover_config(None) == (demo_config_path.resolve(), "demo")
+    user = _valid_config(clean_env / ".config" / "rtcc-wall", demo_config_path, "config.yaml")
+    assert user_config_path() == user
+    assert discover_config(None) == (user, "user")
+    monkeypatch.setenv("RTCC_WALL_CONFIG", "~/from-env.yaml")  # as a launcher might write it
+    assert discover_config(None) == (clean_env / "from-env.yaml", "environment")
+    assert discover_config("~/given.yaml") == (clean_env / "given.yaml", "argument")
+    monkeypatch.setenv("RTCC_WALL_CONFIG", "  ")
+    assert discover_config(None) == (user, "user")
+
+
+def test_load_for_gui_uses_the_discovered_config(
+    clean_env: Path, demo_config_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = argparse.Namespace(config=None, demo=False)
+    loaded, demo = app_module.load_for_gui(args)
+    assert demo
+    env_cfg = _valid_config(clean_env, demo_config_path, "site.yaml")
+    monkeypatch.setenv("RTCC_WALL_CONFIG", str(env_cfg))
+    loaded, demo = app_module.load_for_gui(args)
+    assert not demo
+    assert loaded.path == env_cfg
+    # --demo wins over everything, and says so
+    loaded, demo = app_module.load_for_gui(argparse.Namespace(config=str(env_cfg), demo=True))
+    assert demo
+    assert loaded.path.name == "config.example.yaml"
