@@ -117,13 +117,16 @@ def phase_one(args: argparse.Namespace, step: StepFn) -> tuple[LoadedConfig, boo
     return loaded, demo, access
 
 
-def _print_config_problems(e: ConfigError) -> None:
+def _print_config_problems(e: ConfigError, *, outcome: str | None = "not started") -> None:
     for p in e.problems:
         print(redact(str(p)), file=sys.stderr)
-    print(
-        f"rtcc-wall: not started: {len(e.problems)} problem(s) in the configuration",
-        file=sys.stderr,
-    )
+    if outcome:
+        _print_config_outcome(e, outcome)
+
+
+def _print_config_outcome(e: ConfigError, outcome: str) -> None:
+    n = len(e.problems)
+    print(f"rtcc-wall: {outcome}: {n} problem(s) in the configuration", file=sys.stderr)
 
 
 def _run_without_display(args: argparse.Namespace) -> int:
@@ -181,7 +184,7 @@ def _load_core(
         try:
             outcome = load_with_splash(partial(phase_one, args))
         except ConfigError as e:
-            _print_config_problems(e)
+            _print_config_problems(e, outcome=None if interactive else "not started")
             if not interactive:
                 return 2
             if args.demo:
@@ -192,7 +195,9 @@ def _load_core(
                 e.problems, str(path), origin=origin, can_open_demo=origin != "demo"
             )
             if dialog.ask() != ConfigProblemsDialog.DEMO:
+                _print_config_outcome(e, "not started")
                 return 2
+            _print_config_outcome(e, "running the bundled demo instead")
             n = len(e.problems)
             note = (
                 f"{path} has {n} problem{'s' if n != 1 else ''}: running the bundled demo "
