@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import signal
 import sys
 import threading
@@ -28,6 +29,7 @@ from rtcc_wall import app as app_module
 from rtcc_wall.errors import ConfigError, Problem
 from rtcc_wall.ui.startup import (
     ConfigProblemsDialog,
+    StartCancelled,
     StartupSplash,
     app_icon,
     load_with_splash,
@@ -123,6 +125,24 @@ def test_worker_error_is_raised_on_the_gui_thread(qtbot: QtBot) -> None:
 
     with pytest.raises(ConfigError, match="x.yaml:3: site: broken"):
         load_with_splash(work)
+
+
+def test_ctrl_c_while_loading_cancels_the_start(qtbot: QtBot) -> None:
+    stop = threading.Event()
+
+    def work(step: Callable[[str, int, int], None]) -> None:
+        stop.wait(30)  # a load that would take long
+
+    QTimer.singleShot(700, lambda: os.kill(os.getpid(), signal.SIGINT))
+    before = signal.getsignal(signal.SIGINT)
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(StartCancelled):
+            load_with_splash(work)
+    finally:
+        stop.set()
+    assert time.perf_counter() - t0 < 3
+    assert signal.getsignal(signal.SIGINT) is before, "the previous Ctrl+C handler is back"
 
 
 def _big_osm(path: Path, side: int) -> None:
