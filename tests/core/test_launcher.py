@@ -374,3 +374,20 @@ def test_macos_prints_the_equivalent() -> None:
     assert "Application" in text
     assert launcher.gui_command("darwin")[0] in text
     assert not result.created
+
+
+def test_windows_icon_holds_every_size() -> None:
+    """rtcc-wall.ico (for the .lnk) carries 16-256 px PNG entries, as render_icons.py wrote."""
+    data = (resources_dir() / "icons" / "rtcc-wall.ico").read_bytes()
+    reserved, kind, count = struct.unpack("<HHH", data[:6])
+    assert (reserved, kind) == (0, 1)
+    sizes = []
+    for i in range(count):
+        w, h, _c, _r, _planes, _bpp, size, offset = struct.unpack(
+            "<BBBBHHII", data[6 + 16 * i : 22 + 16 * i]
+        )
+        assert data[offset : offset + 8] == b"\x89PNG\r\n\x1a\n"
+        assert offset + size <= len(data)
+        sizes.append(w or 256)
+        assert (w or 256) == (h or 256)
+    assert sorted(sizes) == list(launcher.ICON_SIZES)
