@@ -86,6 +86,8 @@ class MainWindow(QMainWindow):
         self.index = CameraIndex(loaded.cameras.values())
         self.incident: Incident | None = None
         self._focus_incident = False
+        #: open replay/export dialogs by camera id (closed when a view is revoked)
+        self._evidence_dialogs: list[tuple[str, QWidget]] = []
         cfg = loaded.config
         title = f"rtcc-wall — {cfg.site.name}"
         self.setWindowTitle(title + (" — DEMO, simulated cameras" if demo else ""))
@@ -229,7 +231,9 @@ class MainWindow(QMainWindow):
             text += f" · {denied} not permitted"
         if problems:
             text += f" · {problems} with problems"
-        self._status.setText(text + "  ")
+        from rtcc_wall.ui.replay import replay_status_text
+
+        self._status.setText(f"{text} · {replay_status_text(self.manager)}  ")
 
     def _show_message(self, level: str, text: str) -> None:
         prefix = {"error": "⛔ ", "warning": "⚠ "}.get(level, "")
@@ -482,29 +486,74 @@ class MainWindow(QMainWindow):
 
         from rtcc_wall.ui.tile import CameraTile
 
-        if not isinstance(tile, CameraTile) or tile.camera is None or self.masks is None:
+        if not isinstance(tile, CameraTile) or tile.camera is None:
             return
         cam = tile.camera
         menu = QMenu(self)
-        if getattr(cam, "masks", ()):
-            now = dt.datetime.now(dt.UTC)
-            if self.masks.current_lift(cam.id, now) is None:
-
-                def ask() -> None:
-                    text, ok = QInputDialog.getText(
-                        self, "Lift privacy masks", f"Reason to lift the masks of {cam.name}:"
-                    )
-                    if ok:
-                        self.lift_masks(cam.id, text)
-
-                menu.addAction("Lift privacy masks… (supervisor)").triggered.connect(ask)
-            else:
-                menu.addAction("Restore privacy masks now").triggered.connect(
-                    lambda: self.restore_masks(cam.id)
-                )
-        else:
+        menu.addAction("Instant replay…").triggered.connect(lambda: self.open_replay(cam.id))
+        export = menu.addAction("Export evidence…")
+        export.triggered.connect(lambda: self.open_export(cam.id))
+        export.setEnabled(self.session is not None)
+        menu.addSeparator()
+        masks = self.masks
+        if masks is None:
+            pass  # a wall without access control (tests): no mask actions
+        elif not getattr(cam, "masks", ()):
             menu.addAction("No privacy masks on this camera").setEnabled(False)
+        elif masks.current_lift(cam.id, dt.datetime.now(dt.UTC)) is None:
+
+            def ask() -> None:
+                text, ok = QInputDialog.getText(
+                    self, "Lift privacy masks", f"Reason to lift the masks of {cam.name}:"
+                )
+                if ok:
+                    self.lift_masks(cam.id, text)
+
+            menu.addAction("Lift privacy masks… (supervisor)").triggered.connect(ask)
+        else:
+            menu.addAction("Restore privacy masks now").triggered.connect(
+                lambda: self.restore_masks(cam.id)
+            )
         menu.exec(pos)  # type: ignore[call-overload]
+
+    def open_replay(self, camera_id: str) -> QWidget | None:
+        """The replay viewer of a camera on the wall (its masks burned in); None if unavailable."""
+        from rtcc_wall.ui.replay import ReplayUnavailable, open_replay
+
+        cam = self.loaded.cameras.get(camera_id)
+        if cam is None:
+            return None
+        provider = self.masks.provider(camera_id) if self.masks is not None else None
+        try:
+            dlg = open_replay(cam, self.manager, provider, self)
+        except ReplayUnavailable as e:
+            self.messages.post("warning", str(e))
+            return None
+        self._evidence_dialogs.append((camera_id, dlg))
+        dlg.finished.connect(lambda _r, d=dlg: self._forget_dialog(d))
+        return dlg
+
+    def open_export(self, camera_id: str) -> QWidget | None:
+        """The evidence export dialog for a camera's replay buffer; None if unavailable."""
+        from rtcc_wall.ui.export_dialog import ExportUnavailable, open_export
+
+        cam = self.loaded.cameras.get(camera_id)
+        if cam is None or self.session is None:
+            return None
+        try:
+            dlg = open_export(
+                cam, self.manager, self.session, site_name=self.loaded.site_name, parent=self
+            )
+        except ExportUnavailable as e:
+            self.messages.post("warning", str(e))
+            return None
+        dlg.exported.connect(lambda r: self.messages.post("info", f"Exported to {r.path}"))
+        self._evidence_dialogs.append((camera_id, dlg))
+        dlg.finished.connect(lambda _r, d=dlg: self._forget_dialog(d))
+        return dlg
+
+    def _forget_dialog(self, dialog: object) -> None:
+        self._evidence_dialogs = [(c, d) for c, d in self._evidence_dialogs if d is not dialog]
 
     def _access_tick(self) -> None:
         """Every second: views the policy no longer allows leave the wall, saying why."""
@@ -519,6 +568,9 @@ class MainWindow(QMainWindow):
             return
         for r in self.session.tick():
             self.wall.revoke(r.holder, r.message)
+            for cid, dlg in list(self._evidence_dialogs):
+                if cid == r.camera_id and hasattr(dlg, "revoke"):
+                    dlg.revoke(r.message)
 
     def _refresh_incident(self) -> None:
         inc = self.incident

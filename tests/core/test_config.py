@@ -240,3 +240,56 @@ def test_check_config_missing_file(tmp_path: Path) -> None:
 def test_demo_config_is_valid(demo_config_path: Path) -> None:
     r = _cli("check-config", str(demo_config_path))
     assert r.returncode == 0, r.stderr
+
+
+VIEWS = """\
+views:
+  - name: Corner
+    layout: 1+5
+    cameras: [c1, p1]
+    tour_seconds: 8
+  - name: Corner
+    layout: 3x4
+    cameras: [c1, c9]
+wall_mode:
+  console_screen: 0
+  screens:
+    - {screen: 1, view: Corner}
+    - {screen: DP-3, view: Cornr}
+"""
+
+
+def test_views_and_wall_mode_are_checked_with_lines(site: Path) -> None:
+    probs = _problems(_write(site, GOOD + VIEWS.replace("layout: 3x4", "layout: 4x4")))
+    cfg = f"{site / 'cfg.yaml'}"
+    assert any("views[1].cameras[1]: unknown camera id 'c9'" in p for p in probs), probs
+    assert any("views[1].name" in p and "a second view named 'Corner'" in p for p in probs)
+    assert any(
+        "wall_mode.screens[1].view" in p and "no view named 'Cornr'" in p and "Corner" in p
+        for p in probs
+    ), probs
+    assert len(probs) == 3
+    # every problem names the file and a line inside the views / wall_mode sections
+    first_view_line = GOOD.count("\n") + 1
+    for p in probs:
+        assert p.startswith(cfg + ":")
+        assert int(p.split(":")[1]) > first_view_line, p
+
+
+def test_unknown_layout_in_a_view(site: Path) -> None:
+    probs = _problems(_write(site, GOOD + VIEWS))
+    assert len(probs) == 1
+    assert "views[1].layout" in probs[0]
+    assert "unknown layout '3x4'; known layouts: 1x1" in probs[0]
+
+
+def test_good_views_load(site: Path) -> None:
+    text = GOOD + VIEWS.replace("layout: 3x4", "layout: 8x8").replace(
+        "    cameras: [c1, c9]", "    cameras: [c1]"
+    ).replace("name: Corner\n    layout: 8x8", "name: Big\n    layout: 8x8").replace(
+        "Cornr", "Big"
+    )
+    loaded = load_config(_write(site, text))
+    assert [v.name for v in loaded.config.views] == ["Corner", "Big"]
+    assert loaded.config.views[0].tour_seconds == 8
+    assert loaded.config.wall_mode.screens[1].screen == "DP-3"

@@ -48,6 +48,9 @@ class FakeWorker:
 class FakeManager:
     """Same interface as StreamManager; one FakeWorker per (camera, variant)."""
 
+    #: no replay buffers (the status bar says "Replay off")
+    replay_seconds = 0.0
+
     def __init__(self, with_sub: set[str] | None = None) -> None:
         self.with_sub = with_sub or set()
         self.workers: dict[tuple[str, str], FakeWorker] = {}
