@@ -18,6 +18,7 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QContextMenuEvent,
+    QDrag,
     QMouseEvent,
     QPainter,
     QPainterPath,
@@ -38,6 +39,7 @@ from PySide6.QtWidgets import (
 from rtcc_wall.core.cameras import Camera
 from rtcc_wall.core.roads import RoadNetwork
 from rtcc_wall.ui import theme
+from rtcc_wall.ui.dnd import CameraDrag, camera_mime
 
 # group -> (colour, cosmetic width px, z)
 ROAD_STYLE: dict[str, tuple[str, float, float]] = {
@@ -114,6 +116,7 @@ class MapView(QGraphicsView):
         self._gap_items: list[QGraphicsPathItem] = []
         self._press: QPointF | None = None
         self._panning = False
+        self._press_camera: str | None = None
         self._draw_roads(network)
         for cam in cameras:
             self._add_camera(cam)
@@ -340,6 +343,9 @@ class MapView(QGraphicsView):
         if event.button() == Qt.MouseButton.LeftButton:
             self._press = event.position()
             self._panning = False
+            # pressing on a camera and moving drags it (onto a wall tile); elsewhere pans
+            cam = self.camera_at(event.position())
+            self._press_camera = cam.camera.id if cam is not None else None
             event.accept()
             return
         super().mousePressEvent(event)
@@ -347,7 +353,13 @@ class MapView(QGraphicsView):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if self._press is not None and event.buttons() & Qt.MouseButton.LeftButton:
             delta = event.position() - self._press
-            if self._panning or math.hypot(delta.x(), delta.y()) > CLICK_SLOP_PX:
+            moved = math.hypot(delta.x(), delta.y()) > CLICK_SLOP_PX
+            if moved and not self._panning and self._press_camera is not None:
+                camera_id, self._press, self._press_camera = self._press_camera, None, None
+                self._drag_camera(camera_id)
+                event.accept()
+                return
+            if self._panning or moved:
                 self._panning = True
                 self.setCursor(Qt.CursorShape.ClosedHandCursor)
                 h, v = self.horizontalScrollBar(), self.verticalScrollBar()
@@ -369,6 +381,11 @@ class MapView(QGraphicsView):
             event.accept()
             return
         super().mouseReleaseEvent(event)
+
+    def _drag_camera(self, camera_id: str) -> None:
+        drag = QDrag(self)
+        drag.setMimeData(camera_mime(CameraDrag(camera_id)))
+        drag.exec(Qt.DropAction.CopyAction)
 
     def _click(self, pos: QPointF) -> None:
         cam = self.camera_at(pos)

@@ -306,3 +306,44 @@ def test_layout_menu_and_camera_list(
 
     assert read_camera_mime(mime) == CameraDrag(lst.listed_ids()[0])
     w.close()
+
+
+def test_drag_a_camera_from_the_map(
+    qtbot: QtBot, demo_loaded, fake_manager, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    """Press on a camera dot and move: a camera drag starts (elsewhere the map pans)."""
+    from rtcc_wall.ui import map_view as mv
+    from rtcc_wall.ui.dnd import read_camera_mime
+
+    w = _window(qtbot, demo_loaded, fake_manager, tmp_path)
+    started: list[CameraDrag | None] = []
+
+    class _Drag:
+        def __init__(self, _src: object) -> None:
+            self.data: QMimeData | None = None
+
+        def setMimeData(self, data: QMimeData) -> None:  # noqa: N802
+            self.data = data
+
+        def exec(self, *_a: object) -> None:
+            started.append(read_camera_mime(self.data))
+
+    monkeypatch.setattr(mv, "QDrag", _Drag)
+    cam = demo_loaded.cameras["priv-09"]
+    w.map.center_on_xy(cam.x, cam.y, width_m=500)
+    pos = w.map.xy_to_viewport(cam.x, cam.y).toPoint()
+    vp = w.map.viewport()
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=pos)
+    from PySide6.QtGui import QMouseEvent
+
+    to = QPointF(pos + QPoint(40, 30))
+    move = QMouseEvent(
+        QMouseEvent.Type.MouseMove, to, vp.mapToGlobal(to), Qt.MouseButton.NoButton,
+        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+    )  # fmt: skip
+    QApplication.sendEvent(vp, move)
+    assert started == [CameraDrag("priv-09")]
+    # the drop on a tile puts it there
+    _drop(w.wall.tiles()[0], started[0])  # type: ignore[arg-type]
+    assert w.wall.camera_ids()[0] == "priv-09"
+    w.close()
