@@ -444,6 +444,8 @@ def _install_freedesktop(*, desktop_icon: bool, dry_run: bool, run: Runner) -> L
                 manifest.add_file(cache)
         manifest.save(mpath)
     except OSError as e:
+        with contextlib.suppress(OSError):  # so that uninstall-launcher finds what was written
+            manifest.save(mpath)
         where = e.filename or "?"
         raise LauncherError(f"cannot write {where}: {e.strerror or e}") from None
     res.created.extend(written)
@@ -466,6 +468,10 @@ def _write_file(p: Path, data: bytes, mode: int) -> None:
         tmp.write_bytes(data)
         os.chmod(tmp, mode)
         os.replace(tmp, p)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise OSError(e.errno, e.strerror, str(p)) from None  # name the file, not the temp
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

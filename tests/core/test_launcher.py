@@ -391,3 +391,15 @@ def test_windows_icon_holds_every_size() -> None:
         sizes.append(w or 256)
         assert (w or 256) == (h or 256)
     assert sorted(sizes) == list(launcher.ICON_SIZES)
+
+
+def test_a_failed_install_says_where_and_can_be_undone(home: Path) -> None:
+    # a folder where the desktop icon should go: the last file cannot be written (even as root)
+    (home / "Desktop" / "rtcc-wall.desktop").mkdir()
+    with pytest.raises(LauncherError, match=r"cannot write .*/Desktop/rtcc-wall\.desktop: "):
+        install_launcher()
+    assert apps_entry(home).is_file()  # written before the failure ...
+    assert not list((home / "Desktop").glob(".*.tmp")), "no temp file left behind"
+    uninstall_launcher()  # ... and found by uninstall through the manifest
+    assert not apps_entry(home).exists()
+    assert (home / "Desktop" / "rtcc-wall.desktop").is_dir(), "not ours: left alone"
