@@ -88,6 +88,8 @@ class MainWindow(QMainWindow):
         self._focus_incident = False
         #: open replay/export dialogs by camera id (closed when a view is revoked)
         self._evidence_dialogs: list[tuple[str, QWidget]] = []
+        #: wall-mode monitors' walls governed by this console (see attach_wall)
+        self._attached_walls: list[WallWidget] = []
         cfg = loaded.config
         title = f"rtcc-wall — {cfg.site.name}"
         self.setWindowTitle(title + (" — DEMO, simulated cameras" if demo else ""))
@@ -375,7 +377,8 @@ class MainWindow(QMainWindow):
         self.session.set_incident(opened, reason)
         self.messages.post("info", f"Incident {opened.id} opened ({kind}, case {case_number})")
         self._refresh_formal()
-        self.wall.recheck_access()
+        for wall in self.walls():
+            wall.recheck_access()
 
     def renew_reason(self, reason: str) -> None:
         """A new reason for the working incident's views: expired private views may resume."""
@@ -386,7 +389,8 @@ class MainWindow(QMainWindow):
             return
         self.session.set_incident(self.session.incident, reason.strip())
         self.messages.post("info", "New reason recorded; expired private views may resume")
-        self.wall.recheck_access()
+        for wall in self.walls():
+            wall.recheck_access()
 
     def _close_clicked(self) -> None:
         from PySide6.QtWidgets import QInputDialog
@@ -567,7 +571,8 @@ class MainWindow(QMainWindow):
         if self.session is None:
             return
         for r in self.session.tick():
-            self.wall.revoke(r.holder, r.message)
+            for wall in self.walls():
+                wall.revoke(r.holder, r.message)
             for cid, dlg in list(self._evidence_dialogs):
                 if cid == r.camera_id and hasattr(dlg, "revoke"):
                     dlg.revoke(r.message)
@@ -602,6 +607,22 @@ class MainWindow(QMainWindow):
         self._refresh_formal()
         self.routes_panel.clear()
         self.wall.set_windows({})
+
+    # --- wall mode hook (rtcc_wall/ui/wall_mode.py) -------------------------------------
+    def attach_wall(self, wall: WallWidget) -> None:
+        """Another wall (a wall-mode monitor) this console governs: the access ticks revoke
+        and recheck its views, its tiles get this console's tile menu."""
+        if wall not in self._attached_walls:
+            self._attached_walls.append(wall)
+            wall.tile_menu_requested.connect(self._tile_menu)
+
+    def detach_wall(self, wall: WallWidget) -> None:
+        if wall in self._attached_walls:
+            self._attached_walls.remove(wall)
+
+    def walls(self) -> list[WallWidget]:
+        """The console's wall, then every attached wall."""
+        return [self.wall, *self._attached_walls]
 
     def toggle_full_screen(self) -> None:
         if self.isFullScreen():
