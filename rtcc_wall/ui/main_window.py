@@ -611,10 +611,12 @@ class MainWindow(QMainWindow):
     # --- wall mode hook (rtcc_wall/ui/wall_mode.py) -------------------------------------
     def attach_wall(self, wall: WallWidget) -> None:
         """Another wall (a wall-mode monitor) this console governs: the access ticks revoke
-        and recheck its views, its tiles get this console's tile menu."""
+        and recheck its views, its tiles get this console's tile menu and mask notes."""
         if wall not in self._attached_walls:
             self._attached_walls.append(wall)
             wall.tile_menu_requested.connect(self._tile_menu)
+            if self.masks is not None:
+                wall.set_mask_note(self._mask_note)
 
     def detach_wall(self, wall: WallWidget) -> None:
         if wall in self._attached_walls:
