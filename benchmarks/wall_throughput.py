@@ -7,8 +7,7 @@ What is measured
     (``tests/servers/rtsp_server.py``, gst-rtsp-server, the clip served looped
     without re-encoding, one RTSP session per camera) or, with ``--source
     file``, the clip itself (paced at its frame rate, looped). The window is
-    1920x1080: one 4x4 wall for 16 tiles; a 2x2 grid of 4x4 walls for 64
-    (``WallWidget`` holds at most 16 tiles). The display timer runs at the
+    1920x1080: one 4x4 wall for 16 tiles, one 8x8 wall for 64. The display timer runs at the
     app's default rate (60 Hz; tiles repaint only on a new picture). Clips
     are made at run time with ffmpeg (``testsrc2``, H.264, no B-frames, 1 s
     GOP) in a temporary directory.
@@ -125,7 +124,8 @@ def run_config(
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication, QGridLayout, QWidget
 
-    from rtcc_wall.ui.wall import MAX_TILES, WallWidget
+    from rtcc_wall.core.layouts import layout_for
+    from rtcc_wall.ui.wall import WallWidget
     from rtcc_wall.video.manager import StreamManager
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -137,13 +137,9 @@ def run_config(
     grid = QGridLayout(window)
     grid.setContentsMargins(0, 0, 0, 0)
     grid.setSpacing(2)
-    walls: list[WallWidget] = []
-    n_walls = (cfg.tiles + MAX_TILES - 1) // MAX_TILES
-    side = 1 if n_walls == 1 else 2
-    for k in range(n_walls):
-        wall = WallWidget(manager, cams, layout="4x4")  # the app's default display rate
-        grid.addWidget(wall, k // side, k % side)
-        walls.append(wall)
+    # one wall: 4x4 for 16 tiles, 8x8 for 64 (the app's default display rate)
+    walls: list[WallWidget] = [WallWidget(manager, cams, layout=layout_for(cfg.tiles))]
+    grid.addWidget(walls[0], 0, 0)
     window.resize(*WINDOW)
     window.show()
     app.processEvents()
@@ -154,8 +150,7 @@ def run_config(
         loop.exec()
 
     t0 = time.monotonic()
-    for k, wall in enumerate(walls):
-        wall.set_cameras(ids[k * MAX_TILES : (k + 1) * MAX_TILES])
+    walls[0].set_cameras(ids)
     tiles = [t for w in walls for t in w.tiles()]
     while time.monotonic() - t0 < 60 and not all(t.has_live_picture for t in tiles):
         run_for(0.1)
