@@ -55,7 +55,23 @@ def _gui_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--screenshot",
         metavar="PATH",
-        help="save a PNG of the main window after --after seconds, then exit",
+        help="save a PNG of the main window after --after seconds, then exit (with --wall: "
+        "one PNG per window, PATH-stem-console.png and PATH-stem-screen-MONITOR.png beside "
+        "PATH, each path printed)",
+    )
+    p.add_argument(
+        "--wall",
+        action="store_true",
+        help="wall mode: a frameless full-screen wall on every monitor but the console's "
+        "(views from wall_mode in the config, else the last session's); monitors may come "
+        "and go while it runs",
+    )
+    p.add_argument(
+        "--console-screen",
+        metavar="INDEX|NAME",
+        help="with --wall: the monitor for the console (map, incident panel, camera list), by "
+        "index (0 = primary) or name as the system reports it (default: "
+        "wall_mode.console_screen in the config, else 0); implies --wall",
     )
     p.add_argument(
         "--after",
