@@ -58,6 +58,16 @@ class Site(_Strict):
     road_network: str = Field(min_length=1)
     #: Cameras farther than this from the road network's bounding box are rejected.
     max_camera_distance_from_map_m: float = Field(default=2000.0, gt=0)
+    #: Shown in a corner of the map. Default: the OpenStreetMap attribution for .osm road
+    #: files (ODbL requires it); set it to your GIS data's credit line for GeoJSON.
+    map_attribution: str | None = Field(default=None, max_length=200)
+
+    def attribution_for(self, road_file: str) -> str:
+        if self.map_attribution:
+            return self.map_attribution
+        if road_file.lower().endswith((".osm", ".osm.xml")):
+            return "Map data © OpenStreetMap contributors, ODbL"
+        return ""
 
 
 class Owner(_Strict):

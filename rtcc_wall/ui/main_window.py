@@ -114,7 +114,11 @@ class MainWindow(QMainWindow):
         self.wall.tile_menu_requested.connect(self._tile_menu)
         if masks is not None:
             self.wall.set_mask_note(self._mask_note)
-        self.map = MapView(loaded.network, loaded.cameras.values())
+        self.map = MapView(
+            loaded.network,
+            loaded.cameras.values(),
+            attribution=cfg.site.attribution_for(cfg.site.road_network),
+        )
         self.map.camera_clicked.connect(self._camera_clicked)
         self.map.incident_requested.connect(self.set_incident)
 
@@ -158,6 +162,7 @@ class MainWindow(QMainWindow):
         self._splitter = main
 
         self._build_toolbar()
+        self._build_menus()
         self._status = QLabel()
         self.statusBar().addPermanentWidget(self._status)
         self.statusBar().showMessage(
@@ -189,7 +194,8 @@ class MainWindow(QMainWindow):
             self.demo_banner = QLabel("DEMO — simulated cameras")
             self.demo_banner.setObjectName("demoBanner")
             self.demo_banner.setToolTip(
-                "No configuration was given: this is the bundled simulated town. "
+                "This is the bundled simulated town (no configuration was found, or the "
+                "given one had problems — see the status bar). "
                 "Start with --config FILE (or set RTCC_WALL_CONFIG) to use your cameras."
             )
             tb.addWidget(self.demo_banner)
@@ -210,6 +216,27 @@ class MainWindow(QMainWindow):
         ver = QLabel(f"rtcc-wall {__version__}  ")
         ver.setObjectName("hint")
         tb.addWidget(ver)
+
+    def _build_menus(self) -> None:
+        from rtcc_wall.ui.shortcuts import ShortcutSheet
+
+        help_menu = self.menuBar().addMenu("&Help")
+        keys = help_menu.addAction("Keyboard shortcuts")
+        keys.setShortcut("F1")  # shown in the menu; F1 itself is bound by install_window_keys
+        keys.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        keys.triggered.connect(lambda: ShortcutSheet(self).exec())
+        help_menu.addSeparator()
+        help_menu.addAction("About rtcc-wall…").triggered.connect(self.show_about)
+
+    def show_about(self) -> None:
+        from rtcc_wall.ui.about import AboutDialog
+        from rtcc_wall.video.decode import ffmpeg_build
+
+        try:
+            ffmpeg: tuple[str, str] | None = ffmpeg_build()
+        except Exception:  # noqa: BLE001 - the dialog then names the licence range
+            ffmpeg = None
+        AboutDialog(self, ffmpeg=ffmpeg).exec()
 
     def showEvent(self, event: object) -> None:  # noqa: N802 - Qt naming
         QTimer.singleShot(0, self._initial_map_view)

@@ -24,6 +24,7 @@ from PySide6.QtGui import (
     QPainterPath,
     QPen,
     QPolygonF,
+    QResizeEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
     QGraphicsPathItem,
     QGraphicsScene,
     QGraphicsView,
+    QLabel,
     QMenu,
     QWidget,
 )
@@ -97,10 +99,25 @@ class MapView(QGraphicsView):
     incident_requested = Signal(float, float)  # local metres x, y
 
     def __init__(
-        self, network: RoadNetwork, cameras: Iterable[Camera], parent: QWidget | None = None
+        self,
+        network: RoadNetwork,
+        cameras: Iterable[Camera],
+        parent: QWidget | None = None,
+        *,
+        attribution: str = "",
     ) -> None:
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
+        #: the map data's credit line, always visible in the bottom-right corner
+        # a child of the view, not of the viewport: scrolling moves the viewport's children
+        self.attribution = QLabel(attribution, self)
+        self.attribution.setObjectName("mapAttribution")
+        self.attribution.setStyleSheet(
+            "QLabel#mapAttribution { background: rgba(15,18,22,200); color: #aab4c0;"
+            " padding: 1px 5px; font-size: 8pt; }"
+        )
+        self.attribution.setVisible(bool(attribution))
+        self.attribution.adjustSize()
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -333,6 +350,18 @@ class MapView(QGraphicsView):
         return next((i for i in self._incident_items if i.data(0) == "incident"), None)
 
     # --- mouse -----------------------------------------------------------------
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt naming
+        super().resizeEvent(event)
+        a = self.attribution
+        a.adjustSize()
+        m = self.contentsMargins()
+        size = event.size()
+        a.move(
+            max(0, size.width() - m.right() - a.width() - 2),
+            max(0, size.height() - m.bottom() - a.height() - 2),
+        )
+        a.raise_()
+
     def camera_at(self, pos: QPointF) -> CameraItem | None:
         for item in self.items(pos.toPoint()):
             if isinstance(item, CameraItem):

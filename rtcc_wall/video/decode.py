@@ -93,3 +93,12 @@ def _general(frame: av.VideoFrame, box: tuple[int, int] | None) -> BGRImage:
     """Any pixel format: swscale to BGR, then the common shrink-and-convert."""
     bgr = np.asarray(frame.to_ndarray(format="bgr24"), dtype=np.uint8)
     return to_display(bgr, box)
+
+
+def ffmpeg_build() -> tuple[str, str]:
+    """(version, licence) of the FFmpeg libraries PyAV was built with, for the About dialog."""
+    import av._core
+
+    version = str(av._core.ffmpeg_version_info)
+    meta: dict[str, object] = dict(av._core.library_meta.get("libavcodec", {}))
+    return version, str(meta.get("license", "unknown"))

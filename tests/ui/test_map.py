@@ -63,3 +63,27 @@ def test_drag_pans_without_incident(qtbot: QtBot, demo_loaded) -> None:  # type:
     after = view.mapToScene(view.viewport().rect().center())
     assert after.x() < before.x() - 20  # content moved right: we look further west
     assert fired == []
+
+
+def test_map_shows_its_attribution_inside_the_view(qtbot, demo_loaded) -> None:  # type: ignore[no-untyped-def]
+    from rtcc_wall.ui.map_view import MapView
+
+    text = demo_loaded.config.site.attribution_for(demo_loaded.config.site.road_network)
+    assert "Synthetic demo town" in text
+    view = MapView(demo_loaded.network, demo_loaded.cameras.values(), attribution=text)
+    qtbot.addWidget(view)
+    view.resize(700, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    view.center_on_xy(0.0, 0.0, width_m=800)  # scrolling must not carry the label away
+    view.resize(640, 420)
+    qtbot.wait(50)
+    g = view.attribution.geometry()
+    assert view.attribution.isVisible()
+    assert view.rect().contains(g)
+    assert g.bottom() > view.height() - 30
+    assert g.right() > view.width() - 30
+    # .osm road files get the OpenStreetMap credit the ODbL requires, unless configured
+    site = demo_loaded.config.site.model_copy(update={"map_attribution": None})
+    assert site.attribution_for("city.osm") == "Map data © OpenStreetMap contributors, ODbL"
+    assert site.attribution_for("city.geojson") == ""
