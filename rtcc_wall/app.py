@@ -283,7 +283,13 @@ def run_gui(args: argparse.Namespace) -> int:
         manager.shutdown()
         access.close()
         return _start_failed(e, interactive, "while preparing the wall")
-    window.show()
+    wall_mode = None
+    if getattr(args, "wall", False) or getattr(args, "console_screen", None) is not None:
+        from rtcc_wall.ui.wall_mode import start_wall_mode
+
+        wall_mode = start_wall_mode(window, getattr(args, "console_screen", None))
+    else:
+        window.show()
     # Everything built so far (road network, registry, map items) lives as long as the
     # app: keep it out of the garbage collector's scans, which would otherwise stall the
     # GUI thread for a full collection now and then.
@@ -297,6 +303,11 @@ def run_gui(args: argparse.Namespace) -> int:
 
         def shoot() -> None:
             nonlocal rc
+            if wall_mode is not None:  # one PNG per window
+                rc = wall_mode.shoot(out)
+                window.close()
+                app.quit()
+                return
             try:
                 out.parent.mkdir(parents=True, exist_ok=True)
                 ok = window.grab().save(str(out), "PNG")
