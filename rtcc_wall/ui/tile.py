@@ -419,11 +419,11 @@ class CameraTile(QWidget):
         f = QFont(self.font())
         f.setPointSizeF(max(8.0, min(11.0, r.height() / 18)))
         p.setFont(f)
-        p.drawText(
-            r,
-            Qt.AlignmentFlag.AlignCenter,
-            f"Tile {self.index + 1}\nNo camera\ndrag one here from the map or the list",
-        )
+        lines = [f"Tile {self.index + 1}", "No camera"]
+        hint = "drag one here from the map or the list"
+        if p.fontMetrics().horizontalAdvance(hint) <= r.width() - 8:
+            lines.append(hint)  # small tiles of big layouts keep it short
+        p.drawText(r, Qt.AlignmentFlag.AlignCenter, "\n".join(lines))
 
     def status_text(self) -> str:
         """What the tile says about a camera that is not live (empty when it is)."""
