@@ -283,6 +283,7 @@ class WallWindow(QWidget):
         else:
             self.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
             self.fit_to_screen()
+        self.activateWindow()  # the operator's keys keep acting here
 
     # --- lifetime --------------------------------------------------------------------
     def shutdown(self) -> None:
@@ -338,6 +339,8 @@ class WallModeController(QObject):
         self._started = False
         self._stopped = False
         self._alone_noted = False
+        #: monitors whose changes of geometry we follow
+        self._watched: list[QScreen] = []
         self._reconcile_timer = QTimer(self)
         self._reconcile_timer.setSingleShot(True)
         self._reconcile_timer.setInterval(0)
@@ -349,10 +352,13 @@ class WallModeController(QObject):
 
     # --- queries ---------------------------------------------------------------------
     def screens(self) -> list[tuple[QScreen, ScreenInfo]]:
-        """The monitors, primary first, with unique names."""
+        """The monitors with unique names: the primary first, then left to right, top to bottom.
+
+        That order gives the indexes of ``wall_mode`` and ``--console-screen`` (0 = primary).
+        """
         primary = self._app.primaryScreen()
         qs = [s for s in self._app.screens() if shiboken6.isValid(s)]
-        qs.sort(key=lambda s: s is not primary)
+        qs.sort(key=lambda s: (s is not primary, s.geometry().x(), s.geometry().y()))
         names = unique_names([s.name() for s in qs])
         out = []
         for s, n in zip(qs, names, strict=True):
@@ -432,6 +438,7 @@ class WallModeController(QObject):
         screens = [(q, i) for q, i in self.screens() if q is not without]
         if not screens:
             return  # no monitor at all (for a moment): keep everything as it is
+        self._watch([q for q, _i in screens])
         by_name = {i.name: q for q, i in screens}
         home = self._console_home
         console_name = home if home in by_name else screens[0][1].name
@@ -570,6 +577,14 @@ class WallModeController(QObject):
         self._schedule()
 
     # --- internals -----------------------------------------------------------------------
+    def _watch(self, screens: list[QScreen]) -> None:
+        # a monitor that changes resolution or position: the windows on it follow
+        self._watched = [q for q in self._watched if shiboken6.isValid(q)]
+        for q in screens:
+            if not any(q is w for w in self._watched):
+                q.geometryChanged.connect(lambda _g: self._schedule())
+                self._watched.append(q)
+
     def _place_console(self, screen: QScreen, name: str) -> None:
         c = self.console
         full = c.isFullScreen()
