@@ -56,8 +56,9 @@ def _gui_parser() -> argparse.ArgumentParser:
         "--screenshot",
         metavar="PATH",
         help="save a PNG of the main window after --after seconds, then exit (with --wall: "
-        "one PNG per window, PATH-stem-console.png and PATH-stem-screen-MONITOR.png beside "
-        "PATH, each path printed)",
+        "one PNG per window, each path printed: shots/wall.png writes shots/wall-console.png "
+        "and shots/wall-screen-MONITOR.png, the monitor's name with characters other than "
+        "letters, digits, '.', '_' and '-' replaced by '_')",
     )
     p.add_argument(
         "--wall",
@@ -70,7 +71,7 @@ def _gui_parser() -> argparse.ArgumentParser:
         "--console-screen",
         metavar="INDEX|NAME",
         help="with --wall: the monitor for the console (map, incident panel, camera list), by "
-        "index (0 = primary) or name as the system reports it (default: "
+        "index (0 = primary, then left to right) or name as the system reports it (default: "
         "wall_mode.console_screen in the config, else 0); implies --wall",
     )
     p.add_argument(
