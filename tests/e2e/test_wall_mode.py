@@ -232,7 +232,13 @@ def test_monitors_plugged_and_unplugged_on_xorg(tmp_path: Path) -> None:
         downtown = {"city-10", "city-11", "city-12", "city-13"}
 
         def at(pred: Any, timeout_s: float = 10) -> dict[str, Any]:
-            return wait_for_report(report, pred, timeout_s=timeout_s, proc=proc)
+            assert proc is not None
+            try:
+                return wait_for_report(report, pred, timeout_s=timeout_s, proc=proc)
+            except AssertionError as e:  # say why: the app's own words
+                proc.kill()
+                _out, err = proc.communicate(timeout=10)
+                raise AssertionError(f"{e}\napp stderr (end):\n{err[-2500:]}") from None
 
         r = at(lambda r: "screen:DUMMY1" in r["windows"], 25)
         assert _names(r) == {"console": "DUMMY0", "screen:DUMMY1": "DUMMY1"}
