@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         self.index = CameraIndex(loaded.cameras.values())
         self.incident: Incident | None = None
         self._focus_incident = False
+        self._sized = False
         #: open replay/export dialogs by camera id (closed when a view is revoked)
         self._evidence_dialogs: list[tuple[str, QWidget]] = []
         #: wall-mode monitors' walls governed by this console (see attach_wall)
@@ -239,6 +240,11 @@ class MainWindow(QMainWindow):
         AboutDialog(self, ffmpeg=ffmpeg).exec()
 
     def showEvent(self, event: object) -> None:  # noqa: N802 - Qt naming
+        if not self._sized:
+            # the wall gets about 60 % of the width, whatever the map's size hint says
+            self._sized = True
+            width = max(self._splitter.width(), self.width())
+            self._splitter.setSizes([round(width * 0.6), width - round(width * 0.6)])
         QTimer.singleShot(0, self._initial_map_view)
 
     def _initial_map_view(self) -> None:

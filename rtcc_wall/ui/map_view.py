@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -350,6 +350,11 @@ class MapView(QGraphicsView):
         return next((i for i in self._incident_items if i.data(0) == "incident"), None)
 
     # --- mouse -----------------------------------------------------------------
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt naming
+        # QGraphicsView hints at its whole scene (thousands of pixels for a city): the
+        # splitter would then starve the wall. The map is happy with any size.
+        return QSize(480, 360)
+
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt naming
         super().resizeEvent(event)
         a = self.attribution

@@ -347,3 +347,16 @@ def test_drag_a_camera_from_the_map(
     _drop(w.wall.tiles()[0], started[0])  # type: ignore[arg-type]
     assert w.wall.camera_ids()[0] == "priv-09"
     w.close()
+
+
+def test_the_wall_gets_most_of_the_console(qtbot: QtBot, demo_loaded, fake_manager) -> None:  # type: ignore[no-untyped-def]
+    """The map's scene is thousands of pixels wide: it must not starve the wall."""
+    w = MainWindow(demo_loaded, fake_manager, demo=False)
+    qtbot.addWidget(w)
+    w.resize(1920, 1080)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.wait(20)
+    assert w.wall.width() > 0.5 * w.width()
+    assert w.map.width() > 0.3 * w.width()
+    w.close()
