@@ -154,9 +154,7 @@ class Workspace:
     def env(self, *, platform: str = "offscreen") -> dict[str, str]:
         """The environment of one run: the temporary home, a fresh wall state, offscreen Qt."""
         env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("RTCC_WALL_", "XDG_", "QT_"))
+            k: v for k, v in os.environ.items() if not k.startswith(("RTCC_WALL_", "XDG_", "QT_"))
         }
         self._state_runs += 1
         state = self.root / f"state-{self._state_runs}"  # no last session carried over
@@ -190,9 +188,7 @@ def write_site_files(ws: Workspace) -> None:
     """The demo configuration as a site's own file, a copy with mistakes, and registries."""
     demo = (ROOT / "config.example.yaml").read_text(encoding="utf-8")
     roads = (ROOT / "resources" / "demo" / "roads.geojson").resolve()
-    site = demo.replace(
-        "road_network: resources/demo/roads.geojson", f"road_network: {roads}"
-    )
+    site = demo.replace("road_network: resources/demo/roads.geojson", f"road_network: {roads}")
     if site == demo:
         raise ShotError("config.example.yaml no longer names resources/demo/roads.geojson")
     (ws.work / "site.yaml").write_text(site, encoding="utf-8")
@@ -203,10 +199,15 @@ def write_site_files(ws: Workspace) -> None:
         return text[:j] + new + text[j + len(old) :]
 
     sim = 'stream: "sim://?fps=12&width=640&height=360"'
-    bad = change(site, "id: city-05", sim,
-                 'stream: "rtps://admin:hunter2@10.20.0.15/Streaming/Channels/101"')  # fmt: skip
-    bad = change(bad, "id: priv-02", "    waiver: {id: W-2026-0027, signed: 2026-09-11, "
-                 "expires: 2027-09-11, revoked: false}\n", "")  # fmt: skip
+    bad = change(
+        site, "id: city-05", sim, 'stream: "rtps://admin:hunter2@10.20.0.15/Streaming/Channels/101"'
+    )
+    bad = change(
+        bad,
+        "id: priv-02",
+        "    waiver: {id: W-2026-0027, signed: 2026-09-11, expires: 2027-09-11, revoked: false}\n",
+        "",
+    )
     bad = change(bad, "id: priv-03", "lat: 32.2985883}", "lat: 32.4985883}")
     bad = bad.replace("city-08, city-09]", "city-08, city-9]", 1)
     (ws.work / "site-with-mistakes.yaml").write_text(bad, encoding="utf-8")
@@ -256,9 +257,13 @@ def run_cli_shot(
     cmd = _rtcc(*args, "--screenshot", str(target))
     ws.note("$ " + " ".join(cmd))
     r = subprocess.run(
-        cmd, cwd=ws.work, env=ws.env(platform=platform), capture_output=True, text=True,
+        cmd,
+        cwd=ws.work,
+        env=ws.env(platform=platform),
+        capture_output=True,
+        text=True,
         timeout=180,
-    )  # fmt: skip
+    )
     ws.note(r.stdout + r.stderr)
     saved = [Path(m) for m in re.findall(r"screenshot saved to (\S+\.png)", r.stdout)]
     if r.returncode != 0 or not saved:
@@ -327,9 +332,14 @@ class Transcript:
         have (None: any); ``record``: False runs it without writing it down."""
         cmd = _rtcc(*args)
         r = subprocess.run(
-            cmd, cwd=self.ws.work, env=self.ws.env(), stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, timeout=180,
-        )  # fmt: skip
+            cmd,
+            cwd=self.ws.work,
+            env=self.ws.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=180,
+        )
         out = r.stdout
         self.ws.note(f"$ {' '.join(cmd)}\n{out}(exit {r.returncode})")
         if expect is not None and r.returncode != expect:
@@ -373,48 +383,93 @@ def text_outputs(ws: Workspace, want: Callable[[str], bool]) -> None:
             body()
             t.save(out / name)
 
-    make("start-bad-config.txt",
-         lambda: t.run("--config", "site-with-mistakes.yaml", expect=2))  # fmt: skip
+    make("start-bad-config.txt", lambda: t.run("--config", "site-with-mistakes.yaml", expect=2))
     make("check-config-ok.txt", lambda: t.run("check-config", "site.yaml"))
-    make("check-config-bad.txt",
-         lambda: t.run("check-config", "site-with-mistakes.yaml", expect=2))  # fmt: skip
-    make("check-config-typo.txt",
-         lambda: t.run("check-config", "site-with-a-typo.yaml", expect=2))  # fmt: skip
-    make("nearby.txt", lambda: t.run("nearby", "--config", "site.yaml",
-                                     "--at", INCIDENT_TEXT, "--radius", "250"))  # fmt: skip
-    make("routes.txt", lambda: t.run("routes", "--config", "site.yaml", "--at", INCIDENT_TEXT,
-                                     "--minutes", "5", "--routes", "3"))  # fmt: skip
-    make("probe.txt", lambda: t.run("probe", "--config", "site.yaml", "city-01",
-                                    "--seconds", "3"))  # fmt: skip
+    make("check-config-bad.txt", lambda: t.run("check-config", "site-with-mistakes.yaml", expect=2))
+    make("check-config-typo.txt", lambda: t.run("check-config", "site-with-a-typo.yaml", expect=2))
+    make(
+        "nearby.txt",
+        lambda: t.run("nearby", "--config", "site.yaml", "--at", INCIDENT_TEXT, "--radius", "250"),
+    )
+    make(
+        "routes.txt",
+        lambda: t.run(
+            "routes",
+            "--config",
+            "site.yaml",
+            "--at",
+            INCIDENT_TEXT,
+            "--minutes",
+            "5",
+            "--routes",
+            "3",
+        ),
+    )
+    make("probe.txt", lambda: t.run("probe", "--config", "site.yaml", "city-01", "--seconds", "3"))
 
-
-    make("registry-dry-run.txt", lambda: t.run("registry", "import", "owners.csv", "--config",
-                                               "site.yaml", "--dry-run"))  # fmt: skip
-    make("registry-import.txt", lambda: t.run("registry", "import", "owners.csv",
-                                              "--config", "site.yaml"))  # fmt: skip
-    make("registry-bad.txt", lambda: t.run("registry", "import", "owners-with-mistakes.csv",
-                                           "--config", "site.yaml", expect=2))  # fmt: skip
+    make(
+        "registry-dry-run.txt",
+        lambda: t.run("registry", "import", "owners.csv", "--config", "site.yaml", "--dry-run"),
+    )
+    make(
+        "registry-import.txt",
+        lambda: t.run("registry", "import", "owners.csv", "--config", "site.yaml"),
+    )
+    make(
+        "registry-bad.txt",
+        lambda: t.run(
+            "registry", "import", "owners-with-mistakes.csv", "--config", "site.yaml", expect=2
+        ),
+    )
 
     def incidents() -> None:
         opened = t.run(
-            "incident", "open", "--config", "site.yaml", "--at", INCIDENT_TEXT,
-            "--type", "robbery", "--case", "2026-004712",
-            "--reason", "Store clerk reports a robbery, suspect on foot",
-        ).strip()  # fmt: skip
+            "incident",
+            "open",
+            "--config",
+            "site.yaml",
+            "--at",
+            INCIDENT_TEXT,
+            "--type",
+            "robbery",
+            "--case",
+            "2026-004712",
+            "--reason",
+            "Store clerk reports a robbery, suspect on foot",
+        ).strip()
         if not re.fullmatch(r"INC-\d{8}-\d{4}", opened):
             raise ShotError(f"incident open printed {opened!r}, not an incident id")
-        t.run("incident", "approve", opened, "priv-02", "--config", "site.yaml",
-              "--note", "Owner agreed by phone, 14:02, call logged")  # fmt: skip
+        t.run(
+            "incident",
+            "approve",
+            opened,
+            "priv-02",
+            "--config",
+            "site.yaml",
+            "--note",
+            "Owner agreed by phone, 14:02, call logged",
+        )
         t.run("incident", "list", "--open")
-        t.run("incident", "close", opened, "--config", "site.yaml",
-              "--reason", "Suspect arrested")  # fmt: skip
+        t.run("incident", "close", opened, "--config", "site.yaml", "--reason", "Suspect arrested")
 
     make("incident-cli.txt", incidents)
 
     def export_create(record: bool = True) -> None:
-        t.run("export", "create", "--config", "site.yaml", "--camera", "city-01",
-              "--seconds", "4", "--reason", "Vehicle of interest passing, case 2026-004711",
-              "--out", "evidence", record=record)  # fmt: skip
+        t.run(
+            "export",
+            "create",
+            "--config",
+            "site.yaml",
+            "--camera",
+            "city-01",
+            "--seconds",
+            "4",
+            "--reason",
+            "Vehicle of interest passing, case 2026-004711",
+            "--out",
+            "evidence",
+            record=record,
+        )
 
     make("export-create.txt", export_create)
 
@@ -507,17 +562,22 @@ class Scene:
         self.app.processEvents()
         pix = window.grab()
         painter = QPainter(pix)
-        painter.drawPixmap(window.mapFromGlobal(popup.mapToGlobal(popup.rect().topLeft())),
-                           popup.grab())  # fmt: skip
+        painter.drawPixmap(
+            window.mapFromGlobal(popup.mapToGlobal(popup.rect().topLeft())), popup.grab()
+        )
         painter.end()
         if not pix.save(str(self.out / name), "PNG"):
             raise ShotError(f"cannot save {self.out / name}")
         print(f"  {name}", flush=True)
 
     def while_open(
-        self, kind: str, action: Callable[[], object], shoot: Callable[[QWidget], None],
-        *, settle_s: float = 0.6,
-    ) -> None:  # fmt: skip
+        self,
+        kind: str,
+        action: Callable[[], object],
+        shoot: Callable[[QWidget], None],
+        *,
+        settle_s: float = 0.6,
+    ) -> None:
         """Runs ``action`` (which opens a menu or a modal dialog and blocks in its event
         loop); once the popup or modal widget shows, ``shoot(widget)`` and close it."""
         from PySide6.QtCore import QTimer
@@ -526,11 +586,7 @@ class Scene:
         problem: list[str] = []
 
         def poll() -> None:
-            w = (
-                self.app.activePopupWidget()
-                if kind == "popup"
-                else self.app.activeModalWidget()
-            )
+            w = self.app.activePopupWidget() if kind == "popup" else self.app.activeModalWidget()
             if w is None or time.monotonic() - started < settle_s:
                 if time.monotonic() - started > 15:
                     problem.append(f"no {kind} opened")
@@ -552,8 +608,9 @@ class Scene:
 def _start_demo(scene: Scene) -> tuple[MainWindow, StreamManager, Access]:
     from rtcc_wall.app import create_window, load_for_gui, open_access
 
-    args = argparse.Namespace(config=None, demo=True, layout=None, operator=None,
-                              incident_at=None, screenshot=None)  # fmt: skip
+    args = argparse.Namespace(
+        config=None, demo=True, layout=None, operator=None, incident_at=None, screenshot=None
+    )
     loaded, demo = load_for_gui(args)
     access = open_access(loaded, None)
     window, manager = create_window(loaded, demo=demo, access=access)
@@ -586,8 +643,11 @@ def scene_console(out: Path) -> None:
         if not panel.open_button.isEnabled():
             raise ShotError("Open incident is disabled after marking the incident")
         panel.open_button.click()
-        private = [t for t in window.wall.visible_tiles()
-                   if t.camera is not None and t.camera.ownership == "private"]  # fmt: skip
+        private = [
+            t
+            for t in window.wall.visible_tiles()
+            if t.camera is not None and t.camera.ownership == "private"
+        ]
         if not private:
             raise ShotError("no private camera on the incident wall")
         scene.wait_until(
@@ -719,10 +779,18 @@ def scene_config_problems(out: Path) -> None:
 SCENES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "console": (
         scene_console,
-        ["incident-open.png", "tile-menu.png", "layout-menu.png", "replay.png",
-         "export-dialog.png", "export-done.png", "shortcuts.png", "about.png",
-         "route-order.png"],
-    ),  # fmt: skip
+        [
+            "incident-open.png",
+            "tile-menu.png",
+            "layout-menu.png",
+            "replay.png",
+            "export-dialog.png",
+            "export-done.png",
+            "shortcuts.png",
+            "about.png",
+            "route-order.png",
+        ],
+    ),
     "config-problems": (scene_config_problems, ["config-problems-dialog.png"]),
 }
 
@@ -730,11 +798,9 @@ SCENES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
 def run_scene(ws: Workspace, name: str) -> None:
     produced = ws.root / "scenes" / name
     produced.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--scene", name,
-           "--out", str(produced)]  # fmt: skip
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--scene", name, "--out", str(produced)]
     ws.note("$ " + " ".join(cmd))
-    r = subprocess.run(cmd, cwd=ws.work, env=ws.env(), capture_output=True, text=True,
-                       timeout=600)  # fmt: skip
+    r = subprocess.run(cmd, cwd=ws.work, env=ws.env(), capture_output=True, text=True, timeout=600)
     ws.note(r.stdout + r.stderr)
     sys.stdout.write(r.stdout)
     if r.returncode != 0:
@@ -789,10 +855,19 @@ def _parser() -> argparse.ArgumentParser:
         "into docs/images, offscreen, in a temporary home folder; then refresh the guide's "
         "output blocks.",
     )
-    p.add_argument("--out", metavar="DIR", type=Path, default=IMAGES,
-                   help="where to write (default: docs/images)")  # fmt: skip
-    p.add_argument("--only", metavar="NAME", nargs="+",
-                   help="only these files (names as in --list; .png/.txt may be left out)")  # fmt: skip
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        default=IMAGES,
+        help="where to write (default: docs/images)",
+    )
+    p.add_argument(
+        "--only",
+        metavar="NAME",
+        nargs="+",
+        help="only these files (as in --list; .png/.txt may be left out)",
+    )
     p.add_argument("--list", action="store_true", help="list what is made and how; make nothing")
     p.add_argument("--keep", action="store_true", help="keep the temporary home folder")
     p.add_argument("--no-guide", action="store_true", help="leave docs/user-guide.md alone")
