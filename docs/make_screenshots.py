@@ -97,7 +97,8 @@ ITEMS: list[Item] = [
     Item("wall-focus-layout.png", "cli", "rtcc-wall --demo --layout 1+5: a focus layout, 2 pages"),
     Item("incident-marked.png", "cli", f"rtcc-wall --demo --incident-at {INCIDENT_TEXT}"),
     Item("escape-routes.png", "cli", "rtcc-wall --demo --scenario getaway --after 30"),
-    Item("wall-mode-screen.png", "cli", "rtcc-wall --wall with two monitors: the wall monitor"),
+    Item("wall-mode-screen.png", "cli", "rtcc-wall --demo --wall, two monitors: the wall monitor"),
+    Item("views-menu.png", "scene", "the Views menu: shared views and my views"),
     Item("incident-open.png", "scene", "incident opened (type, case, reason): private cameras on"),
     Item("tile-menu.png", "scene", "right-click on a tile: replay, export, masks"),
     Item("layout-menu.png", "scene", "the Layout menu"),
@@ -215,23 +216,6 @@ def write_site_files(ws: Workspace) -> None:
     typo = change(typo, "id: city-03", "heading_deg: 0.0", "heading_deg: 400")
     (ws.work / "site-with-a-typo.yaml").write_text(typo, encoding="utf-8")
 
-    # the wall-mode example: a shared view on the second monitor
-    wall = site.replace(
-        "\ncameras:\n",
-        "\nviews:\n"
-        "  - name: Downtown\n"
-        "    layout: 3x3\n"
-        "    cameras: [city-01, city-02, city-03, city-04, city-05, city-09, priv-01, priv-03,"
-        " priv-06]\n"
-        "wall_mode:\n"
-        "  console_screen: 0\n"
-        "  screens:\n"
-        "    - {screen: DP-2, view: Downtown}\n"
-        "\ncameras:\n",
-        1,
-    )
-    (ws.work / "site-wall-mode.yaml").write_text(wall, encoding="utf-8")
-
     shutil.copy(EXAMPLES / "owners.csv", ws.work / "owners.csv")
     with (EXAMPLES / "owners.csv").open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -301,7 +285,7 @@ def cli_shots(ws: Workspace, want: Callable[[str], bool]) -> None:
         pngs = run_cli_shot(
             ws,
             "wall-mode.png",
-            ["--config", "site-wall-mode.yaml", "--wall", after, "6"],
+            ["--demo", "--wall", after, "6"],
             platform=f"offscreen:configfile={screens}",
         )
         by_kind = {("console" if p.stem.endswith("-console") else "screen"): p for p in pngs}
@@ -675,6 +659,11 @@ def scene_console(out: Path) -> None:
             button.showMenu,
             lambda menu: scene.save_over(window, menu, "layout-menu.png"),
         )
+        scene.while_open(
+            "popup",
+            window.wall_controls.views_button.showMenu,
+            lambda menu: scene.save_over(window, menu, "views-menu.png"),
+        )
 
         # --- instant replay of the city camera at the scene
         replay = window.open_replay("city-01")
@@ -783,6 +772,7 @@ SCENES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
             "incident-open.png",
             "tile-menu.png",
             "layout-menu.png",
+            "views-menu.png",
             "replay.png",
             "export-dialog.png",
             "export-done.png",
