@@ -225,6 +225,7 @@ def _resolve(config_path: Path, ref: str) -> Path:
 
 
 def _dedup(problems: list[Problem]) -> list[Problem]:
+    """Each problem once, in file order (files as first met), then by line."""
     seen: set[str] = set()
     out: list[Problem] = []
     for pr in problems:
@@ -232,7 +233,8 @@ def _dedup(problems: list[Problem]) -> list[Problem]:
         if s not in seen:
             seen.add(s)
             out.append(pr)
-    return out
+    files = {f: i for i, f in enumerate(dict.fromkeys(p.file for p in out))}
+    return sorted(out, key=lambda p: (files[p.file], p.line or 0))
 
 
 def _check_cameras_raw(data: dict[str, Any], fname: str, lines: _Lines) -> list[Problem]:

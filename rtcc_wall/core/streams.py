@@ -45,6 +45,17 @@ def _did_you_mean(name: str, options: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _check_port(u: str) -> None:
+    try:
+        urlsplit(u).port  # noqa: B018 - raises on a port that is not 0-65535 digits
+    except ValueError:
+        raise StreamUrlError(
+            f"{redact(u)}: the port must be a number from 1 to 65535"
+        ) from None
+    if urlsplit(u).port == 0:
+        raise StreamUrlError(f"{redact(u)}: the port must be a number from 1 to 65535")
+
+
 def parse_stream_url(url: str) -> StreamSpec:
     """Classifies and validates a stream URL. Raises StreamUrlError with a redacted message."""
     u = url.strip()
@@ -56,10 +67,12 @@ def parse_stream_url(url: str) -> StreamSpec:
     if scheme in ("rtsp", "rtsps"):
         if not urlsplit(u).hostname:
             raise StreamUrlError(f"{redact(u)}: RTSP URL has no host")
+        _check_port(u)
         return StreamSpec("rtsp", u)
     if scheme in ("http", "https"):
         if not urlsplit(u).hostname:
             raise StreamUrlError(f"{redact(u)}: HTTP URL has no host")
+        _check_port(u)
         return StreamSpec("http", u)
     if scheme == "file":
         path = urlsplit(u).path

@@ -519,11 +519,20 @@ class CameraTile(QWidget):
             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
             fm.elidedText(cam.name, Qt.TextElideMode.ElideRight, name_rect.width()),
         )
+        # bottom-right: state pill + frame age (measured first: the ETA pill avoids it)
+        color = theme.STATE_COLORS.get(self._state.value, QColor("white"))
+        text = f"● {self._state.label}  {format_age(self._age)}"
+        if self._variant == "sub":
+            text += "  · SD"
+        tw = fm.horizontalAdvance(text) + 12
         if self._window is not None:
             w0, w1 = (t.astimezone() for t in self._window)
             eta = f"ETA {w0:%H:%M:%S}–{w1:%H:%M:%S}"
             ew = fm.horizontalAdvance(eta) + 12
-            eta_rect = QRectF(4, r.height() - bar_h - 3, ew, bar_h)
+            y = r.height() - bar_h - 3
+            if 4 + ew > r.width() - tw - 8:  # a narrow tile: one line higher
+                y -= bar_h + 3
+            eta_rect = QRectF(4, y, ew, bar_h)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(theme.INCIDENT if self._highlight else QColor(0, 0, 0, 175))
             p.drawRoundedRect(eta_rect, 4, 4)
@@ -538,12 +547,6 @@ class CameraTile(QWidget):
             p.drawRoundedRect(note_rect, 4, 4)
             p.setPen(QColor("white"))
             p.drawText(note_rect, Qt.AlignmentFlag.AlignCenter, note)
-        # bottom-right: state pill + frame age
-        color = theme.STATE_COLORS.get(self._state.value, QColor("white"))
-        text = f"● {self._state.label}  {format_age(self._age)}"
-        if self._variant == "sub":
-            text += "  · SD"
-        tw = fm.horizontalAdvance(text) + 12
         pill = QRectF(r.width() - tw - 4, r.height() - bar_h - 3, tw, bar_h)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(0, 0, 0, 175))

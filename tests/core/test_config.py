@@ -293,3 +293,15 @@ def test_good_views_load(site: Path) -> None:
     assert [v.name for v in loaded.config.views] == ["Corner", "Big"]
     assert loaded.config.views[0].tour_seconds == 8
     assert loaded.config.wall_mode.screens[1].screen == "DP-3"
+
+
+def test_bad_ports_and_problems_in_line_order(site: Path) -> None:
+    text = GOOD.replace("10.0.0.5/stream1", "10.0.0.5:99999/stream1").replace(
+        "layout: 2x2", "layout: 2x2\n  bogus_key: 1"
+    )
+    probs = _problems(_write(site, text))
+    assert any("the port must be a number from 1 to 65535" in p for p in probs), probs
+    assert all("s3cretPW" not in p for p in probs)
+    lines = [int(p.split(":")[1]) for p in probs]
+    assert lines == sorted(lines)
+    assert len(probs) >= 2

@@ -360,3 +360,58 @@ def test_the_wall_gets_most_of_the_console(qtbot: QtBot, demo_loaded, fake_manag
     assert w.wall.width() > 0.5 * w.width()
     assert w.map.width() > 0.3 * w.width()
     w.close()
+
+
+def test_f1_sheet_shows_every_row(qtbot: QtBot) -> None:
+    sheet = ShortcutSheet()
+    qtbot.addWidget(sheet)
+    sheet.show()
+    qtbot.waitExposed(sheet)
+    table = sheet.table
+    last = table.visualItemRect(table.item(len(SHORTCUTS) - 1, 0))
+    assert table.viewport().rect().contains(last), "the last shortcut is off the sheet"
+
+
+def test_eta_pill_never_covers_the_state_pill(
+    qtbot: QtBot, wall: WallWidget, demo_loaded, fake_manager: FakeManager  # type: ignore[no-untyped-def]
+) -> None:
+    """On narrow tiles the arrival window moves up a line instead of overlapping LIVE."""
+    import datetime as dt
+
+    import numpy as np
+    from PySide6.QtGui import QColor
+
+    from rtcc_wall.core.cameras import CameraState
+
+    ids = _ids(demo_loaded, 9)
+    wall.set_cameras(ids)
+    wall.set_layout("3x3")
+    wall.resize(560, 320)  # tiles about 186 px wide
+    now = dt.datetime.now(dt.UTC)
+    wall.set_windows({ids[0]: (now + dt.timedelta(minutes=5), now + dt.timedelta(minutes=7))})
+    tile = wall.tiles()[0]
+    w = fake_manager.worker(ids[0])
+    w.state = CameraState.LIVE
+    w.push((0, 0, 0))
+    tile.refresh()
+    qtbot.wait(50)
+    img = tile.grab().toImage()
+    h = img.height()
+    # the bottom line's left half must not hold the ETA's white text over the LIVE pill's row:
+    # find the ETA text rows (white pixels in the left 40 %) and the LIVE rows (green, right)
+    def rows_with(pred, x0: int, x1: int) -> set[int]:  # type: ignore[no-untyped-def]
+        out = set()
+        for y in range(h - 60, h):
+            for x in range(x0, x1, 2):
+                if pred(QColor(img.pixel(x, y))):
+                    out.add(y)
+                    break
+        return out
+
+    wd = img.width()
+    white = rows_with(lambda c: min(c.red(), c.green(), c.blue()) > 200, 4, int(wd * 0.4))
+    green = rows_with(lambda c: c.green() > 150 and c.red() < 120, int(wd * 0.5), wd - 2)
+    assert white
+    assert green
+    assert not (white & green), "ETA and LIVE text share rows on a narrow tile"
+    assert np.mean(sorted(white)) < np.mean(sorted(green))
