@@ -27,6 +27,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPen,
+    QPixmap,
     QResizeEvent,
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -117,6 +118,8 @@ class CameraTile(QWidget):
         self.wall_key: str | None = None
         self._press_pos: QPoint | None = None
         self._drop_hover = False
+        self._overlay_cache: tuple[tuple[object, ...], QPixmap] | None = None
+        self._picture_rect_cache: tuple[tuple[int, int, int, int], QRect] | None = None
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(QSize(64, 40))
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -399,9 +402,44 @@ class CameraTile(QWidget):
         p.fillRect(r, QColor("#07090c"))
         if self._camera is None:
             self._paint_empty(p, r)
+            self._paint_border(p, r)
         else:
             self._paint_picture(p, r)
-            self._paint_overlay(p, r)
+            p.drawPixmap(0, 0, self._overlay_layer(r))
+        p.end()
+
+    def _overlay_layer(self, r: QRect) -> QPixmap:
+        """The name bar, pills and border as one cached transparent picture.
+
+        A live tile repaints for every new frame while its overlay rarely
+        changes (the age reads 0.0 s right after a frame). Every Qt call from
+        Python releases and retakes the GIL, and with dozens of camera threads
+        each retake can wait: one cached pixmap instead of some twenty calls
+        keeps the GUI thread's share of the GIL (and the wall's pace) up.
+        """
+        cam = self._camera
+        assert cam is not None
+        key = (
+            r.width(), r.height(), self.devicePixelRatioF(), cam.id, cam.name, cam.ownership,
+            self._window, self._highlight, self._selected, self._drop_hover,
+            self.mask_note(cam.id) if self.mask_note is not None else None,
+            self._state, format_age(self._age), self._variant, self.font().key(),
+        )  # fmt: skip
+        if self._overlay_cache is not None and self._overlay_cache[0] == key:
+            return self._overlay_cache[1]
+        dpr = self.devicePixelRatioF()
+        pm = QPixmap(round(r.width() * dpr), round(r.height() * dpr))
+        pm.setDevicePixelRatio(dpr)
+        pm.fill(Qt.GlobalColor.transparent)
+        q = QPainter(pm)
+        q.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        self._paint_overlay(q, r)
+        self._paint_border(q, r)
+        q.end()
+        self._overlay_cache = (key, pm)
+        return pm
+
+    def _paint_border(self, p: QPainter, r: QRect) -> None:
         pen_color = QColor(theme.ACCENT) if self._selected else QColor(theme.BORDER)
         if self._highlight:
             pen_color = theme.INCIDENT
@@ -411,7 +449,6 @@ class CameraTile(QWidget):
         p.setPen(QPen(pen_color, width))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRect(r.adjusted(0, 0, -1, -1))
-        p.end()
 
     # --- painting ----------------------------------------------------------
     def _paint_empty(self, p: QPainter, r: QRect) -> None:
@@ -441,22 +478,34 @@ class CameraTile(QWidget):
             self._paint_status(p, r, self.status_text() or "Waiting for a picture …")
             return
         img = self._image.image
-        # The worker already scaled the frame to this tile: draw it centred, 1:1 when it fits.
-        size = img.size().scaled(r.size(), Qt.AspectRatioMode.KeepAspectRatio)
-        if (
-            img.width() <= r.width()
-            and img.height() <= r.height()
-            and (r.width() - img.width() < 8 or r.height() - img.height() < 8)
-        ):
-            size = img.size()
-        target = QRect(QPoint(0, 0), size)
-        target.moveCenter(r.center())
+        target = self._picture_rect(self._image.frame.image.shape, r)
         p.drawImage(target, img)
         if self._state != CameraState.LIVE:
             # Never show an old picture as if it were live.
             p.fillRect(target, QColor(0, 0, 0, 150))
             p.fillRect(target, QBrush(QColor(255, 140, 26, 60), Qt.BrushStyle.BDiagPattern))
             self._paint_status(p, target, self.status_text())
+
+    def _picture_rect(self, shape: tuple[int, ...], r: QRect) -> QRect:
+        """Where a picture of ``shape`` goes: centred, 1:1 when it (nearly) fills the tile.
+
+        Worked out in Python and cached per (picture, tile) size: each Qt call
+        made from Python retakes the GIL, which camera threads keep busy.
+        """
+        ih, iw = int(shape[0]), int(shape[1])
+        rw, rh = r.width(), r.height()
+        key = (iw, ih, rw, rh)
+        cached = self._picture_rect_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        if iw <= rw and ih <= rh and (rw - iw < 8 or rh - ih < 8):
+            w, h = iw, ih  # the worker already scaled the frame to this tile
+        else:
+            scale = min(rw / max(iw, 1), rh / max(ih, 1))
+            w, h = max(1, round(iw * scale)), max(1, round(ih * scale))
+        target = QRect((rw - w) // 2, (rh - h) // 2, w, h)
+        self._picture_rect_cache = (key, target)
+        return target
 
     def _paint_status(self, p: QPainter, r: QRect, text: str) -> None:
         """The state in words, centred, with the camera's last error underneath."""

@@ -73,6 +73,8 @@ class WallWidget(QWidget):
         self._tour_seconds: float | None = None
         self._tour_paused = False
         self._windows: dict[str, tuple[dt.datetime, dt.datetime]] = {}
+        self._shown: list[CameraTile] = []
+        self._visible = False
         self._tour_timer = QTimer(self)
         self._tour_timer.timeout.connect(self._tour_step)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -438,8 +440,17 @@ class WallWidget(QWidget):
             self._grid.setColumnStretch(col, 1 if (col == 0 if maxed else col < lay.cols) else 0)
         for t in shown:
             t.show()
+        self._shown = shown
 
     def _tick(self) -> None:
-        for t in self._tiles:
-            if t.isVisible():
-                t.refresh()
+        # a Python list, not isVisible(): every Qt call retakes the GIL (see tile.py)
+        if not self._visible:
+            return
+        for t in self._shown:
+            t.refresh()
+
+    def showEvent(self, event: object) -> None:  # noqa: N802 - Qt naming
+        self._visible = True
+
+    def hideEvent(self, event: object) -> None:  # noqa: N802
+        self._visible = False
