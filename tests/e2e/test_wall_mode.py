@@ -53,6 +53,9 @@ def _config(tmp_path: Path, wall_mode: str) -> Path:
         "road_network: resources/demo/roads.geojson",
         f"road_network: {ROOT / 'resources' / 'demo' / 'roads.geojson'}",
     )
+    # the demo's own shared views and wall_mode give way to the test's
+    a, b = text.index("# --- Shared views"), text.index("# --- Incidents")
+    text = text[:a] + text[b:]
     path = tmp_path / "wall.yaml"
     path.write_text(text + VIEWS + wall_mode, encoding="utf-8")
     return path
