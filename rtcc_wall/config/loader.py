@@ -157,6 +157,32 @@ def _parse_yaml(text: str, fname: str) -> tuple[Any, _Lines]:
     return data, _Lines(root)
 
 
+def _duplicate_keys(root: yaml.Node | None, fname: str) -> list[Problem]:
+    """A key written twice in one mapping: YAML keeps the last silently, we say so."""
+    out: list[Problem] = []
+    stack: list[tuple[yaml.Node, str]] = [(root, "")] if root is not None else []
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for k, v in node.value:
+                key = str(k.value) if isinstance(k, yaml.ScalarNode) else "?"
+                here = f"{path}.{key}" if path else key
+                if key in seen:
+                    out.append(
+                        Problem(
+                            fname, k.start_mark.line + 1, here,
+                            f"written twice (first on line {seen[key]}); only one is used",
+                        )
+                    )  # fmt: skip
+                else:
+                    seen[key] = k.start_mark.line + 1
+                stack.append((v, here))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(node.value))
+    return out
+
+
 def load_config(path: str | Path) -> LoadedConfig:
     """Loads, validates and builds a configuration. Raises ConfigError with every problem."""
     p = Path(path)
@@ -173,7 +199,7 @@ def load_config(path: str | Path) -> LoadedConfig:
     if not isinstance(data, dict):
         raise ConfigError([Problem(fname, 1, "", "the top level must be a mapping (key: value)")])
 
-    problems: list[Problem] = []
+    problems: list[Problem] = _duplicate_keys(lines.root, fname)
     try:
         config = Config.model_validate(data)
     except ValidationError as e:

@@ -305,3 +305,11 @@ def test_bad_ports_and_problems_in_line_order(site: Path) -> None:
     lines = [int(p.split(":")[1]) for p in probs]
     assert lines == sorted(lines)
     assert len(probs) >= 2
+
+
+def test_a_key_written_twice_is_a_problem(site: Path) -> None:
+    text = GOOD + "views: []\n" + "views:\n  - {name: A, layout: 2x2}\n"
+    probs = _problems(_write(site, text))
+    assert len(probs) == 1
+    line = GOOD.count("\n") + 2
+    assert f"cfg.yaml:{line}: views: written twice (first on line {line - 1})" in probs[0]
