@@ -142,7 +142,10 @@ def _site_with(home: Path, demo_config_path: Path, extra_camera_lines: str, acce
     block = text.index("id: priv-04")
     at = text.index("\n", text.index("waiver:", block)) + 1
     text = text[:at] + extra_camera_lines + text[at:]
-    text = text.replace("\ncameras:\n", f"\n{access}\ncameras:\n", 1)
+    # the test's access section replaces the demo's (a key written twice is a config error)
+    start = text.index("\naccess:\n") + 1
+    end = text.index("\n# ---", start) + 1
+    text = text[:start] + access + "\n" + text[end:]
     cfg = home / "site.yaml"
     cfg.write_text(text)
     return cfg
