@@ -39,6 +39,8 @@ from rtcc_wall.ui.wall_controls import WallControls
 from rtcc_wall.video.manager import StreamManager
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from rtcc_wall.core.incident_store import IncidentStore
 
 
@@ -87,6 +89,10 @@ class MainWindow(QMainWindow):
         self.incident: Incident | None = None
         self._focus_incident = False
         self._sized = False
+        #: a config reload running on a worker thread (the file changed)
+        self._reload: Future[LoadedConfig] | None = None
+        self._reload_again = False
+        self._reload_pool: ThreadPoolExecutor | None = None
         #: open replay/export dialogs by camera id (closed when a view is revoked)
         self._evidence_dialogs: list[tuple[str, QWidget]] = []
         #: wall-mode monitors' walls governed by this console (see attach_wall)
@@ -462,16 +468,55 @@ class MainWindow(QMainWindow):
     def reload_enrollment(self) -> None:
         """The config file changed: take over enrollment changes (waivers!) without a restart.
 
-        A file that no longer validates changes nothing; its problems go to the status bar.
+        Synchronous (loads on this thread); the app's once-a-second check loads
+        on a worker thread instead (``_start_reload``), so a big road network
+        never stalls the wall. A file that no longer validates changes nothing;
+        its problems go to the status bar.
         """
         from rtcc_wall.config.loader import load_config
-        from rtcc_wall.core.enrollment import apply_enrollment
 
         try:
             fresh = load_config(self.loaded.path)
         except ConfigError as e:
+            self._apply_reload(e)
+            return
+        self._apply_reload(fresh)
+
+    def _start_reload(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from rtcc_wall.config.loader import load_config
+
+        if self._reload is not None and not self._reload.done():
+            self._reload_again = True  # changed again while loading: load once more after
+            return
+        if self._reload_pool is None:
+            self._reload_pool = ThreadPoolExecutor(1, thread_name_prefix="config-reload")
+        self._reload = self._reload_pool.submit(load_config, self.loaded.path)
+
+    def _poll_reload(self) -> None:
+        fut = self._reload
+        if fut is None or not fut.done():
+            return
+        self._reload = None
+        try:
+            result: LoadedConfig | ConfigError = fut.result()
+        except ConfigError as e:
+            result = e
+        except Exception as e:  # noqa: BLE001 - a bug in loading must not end the session
+            self.messages.post("error", f"Config reload failed: {e}")
+            return
+        self._apply_reload(result)
+        if self._reload_again:
+            self._reload_again = False
+            self._start_reload()
+
+    def _apply_reload(self, fresh: LoadedConfig | ConfigError) -> None:
+        from rtcc_wall.core.enrollment import apply_enrollment
+
+        if isinstance(fresh, ConfigError):
             self.messages.post(
-                "warning", f"Config changed but is invalid, not applied: {e.problems[0]}"
+                "warning", f"Config changed but is invalid, not applied: {fresh.problems[0]}"
             )
             return
         change = apply_enrollment(self.loaded.cameras, fresh.cameras)
@@ -595,9 +640,10 @@ class MainWindow(QMainWindow):
     def _access_tick(self) -> None:
         """Every second: views the policy no longer allows leave the wall, saying why."""
         stamp = self._config_stamp()
+        self._poll_reload()
         if stamp is not None and stamp != self._config_seen:
             self._config_seen = stamp
-            self.reload_enrollment()
+            self._start_reload()
         if self.masks is not None:
             for lift in self.masks.expire(dt.datetime.now(dt.UTC)):
                 self.messages.post("info", f"Privacy masks of {lift.camera_id} are back")
@@ -678,6 +724,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.save_wall_state()
         self._status_timer.stop()
+        if self._reload_pool is not None:
+            self._reload_pool.shutdown(wait=False, cancel_futures=True)
         self.escape.shutdown()
         self.wall.shutdown()
         super().closeEvent(event)

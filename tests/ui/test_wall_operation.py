@@ -415,3 +415,56 @@ def test_eta_pill_never_covers_the_state_pill(
     assert green
     assert not (white & green), "ETA and LIVE text share rows on a narrow tile"
     assert np.mean(sorted(white)) < np.mean(sorted(green))
+
+
+def test_config_reload_runs_off_the_gui_thread(
+    qtbot: QtBot,
+    demo_config_path: Path,
+    fake_manager,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A changed config file is loaded on a worker thread: the wall keeps its pace meanwhile."""
+    import time
+
+    import rtcc_wall.config.loader as loader
+
+    roads = (demo_config_path.parent / "resources/demo/roads.geojson").resolve()
+    text = demo_config_path.read_text().replace(
+        "road_network: resources/demo/roads.geojson", f"road_network: {roads}"
+    )
+    cfg = tmp_path / "site.yaml"
+    cfg.write_text(text)
+    loaded = loader.load_config(cfg)
+    w = MainWindow(loaded, fake_manager, demo=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    real = loader.load_config
+
+    def slow(path):  # type: ignore[no-untyped-def]
+        time.sleep(1.5)  # a city-sized road network
+        return real(path)
+
+    monkeypatch.setattr(loader, "load_config", slow)
+    at = text.index("revoked: false", text.index("- id: priv-01"))
+    cfg.write_text(text[:at] + "revoked: true" + text[at + len("revoked: false") :])
+    gaps: list[float] = []
+    last = [time.monotonic()]
+
+    def beat() -> None:
+        now = time.monotonic()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.timeout.connect(beat)
+    timer.start(10)
+    w._access_tick()  # the once-a-second check sees the new file
+    def revoked() -> bool:
+        return any(c.waiver is not None and c.waiver.revoked for c in w.loaded.cameras.values())
+
+    qtbot.waitUntil(revoked, timeout=6000)
+    timer.stop()
+    w.close()
+    assert max(gaps) < 0.5, f"the GUI thread stalled {max(gaps):.2f} s while the config loaded"
