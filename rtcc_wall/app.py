@@ -416,6 +416,7 @@ def create_window(
         on_state=bridge.camera_state,
         mask_provider_for=access.masks.provider if access else None,
         replay_seconds=loaded.config.wall.replay_seconds,
+        replay_budget_bytes=loaded.config.wall.replay_budget_mb * 2**20,
     )
     shared = [
         View(v.name, v.layout, tuple(v.cameras), v.tour_seconds, shared=True)

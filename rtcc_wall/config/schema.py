@@ -162,6 +162,9 @@ class WallConfig(_Strict):
     substream_below_px: int = Field(default=640, ge=0, le=8000)
     #: Seconds of instant replay kept per watched camera (compressed packets); 0 = off.
     replay_seconds: float = Field(default=60.0, ge=0.0, le=600.0)
+    #: Memory all replay buffers together may hold (MB), shared evenly among the cameras
+    #: playing; a camera's buffer then keeps fewer seconds rather than growing.
+    replay_budget_mb: int = Field(default=1024, ge=16, le=65536)
 
     @field_validator("layout")
     @classmethod

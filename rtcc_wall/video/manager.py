@@ -54,6 +54,9 @@ log = logging.getLogger(__name__)
 
 SourceBuilder = Callable[[Camera], FrameSource]
 
+#: All replay rings together hold at most this much by default (``wall.replay_budget_mb``).
+DEFAULT_BUDGET_BYTES = 1024 * 2**20
+
 #: Python's GIL switch interval while camera threads run (default is 5 ms).
 GIL_SWITCH_S = 0.002
 
@@ -86,13 +89,17 @@ class StreamManager:
         mask_provider_for: Callable[[str], MaskProvider] | None = None,
         replay_seconds: float = 60.0,
         replay_max_bytes: int = DEFAULT_MAX_BYTES,
+        replay_budget_bytes: int = DEFAULT_BUDGET_BYTES,
     ) -> None:
         """``source_builder`` replaces ``make_source`` (tests, replay);
         ``worker_options`` are passed to every ``CameraWorker`` (timeouts, backoff);
         ``mask_provider_for(camera_id)`` gives each worker of that camera, main and
         sub-stream alike, its privacy-mask provider (``MaskController.provider``);
         ``replay_seconds`` (0: off) and ``replay_max_bytes`` bound each stream's
-        replay ring."""
+        replay ring; ``replay_budget_bytes`` bounds them all together: it is
+        shared evenly among the rings of the running streams (each at most
+        ``replay_max_bytes``), so 64 high-bitrate cameras cannot fill the
+        workstation's memory."""
         if not 0.0 <= replay_seconds <= 3600.0:
             raise ValueError(f"replay_seconds must be 0-3600, got {replay_seconds}")
         self._cameras = dict(cameras)
@@ -105,6 +112,9 @@ class StreamManager:
         self._mask_provider_for = mask_provider_for
         self.replay_seconds = float(replay_seconds)
         self._replay_max_bytes = replay_max_bytes
+        if replay_budget_bytes <= 0:
+            raise ValueError(f"replay_budget_bytes must be positive, got {replay_budget_bytes}")
+        self._replay_budget = int(replay_budget_bytes)
         self._lock = threading.RLock()
         self._workers: dict[StreamKey, CameraWorker] = {}
         self._rings: dict[StreamKey, ReplayRing] = {}  # of running workers
@@ -155,6 +165,7 @@ class StreamManager:
                 if self.replay_seconds > 0:
                     ring = ReplayRing(camera_id, self.replay_seconds, self._replay_max_bytes)
                     self._rings[key] = ring
+                    self._share_budget()
                 worker = self._new_worker(camera, ring)
                 self._workers[key] = worker
                 self._apply_size(key)
@@ -183,6 +194,21 @@ class StreamManager:
         with self._lock:
             self._retire_ring(key)
 
+    def _share_budget(self) -> None:
+        """Each ring's cap: an even share of the budget (rings trim on their next packet)."""
+        rings = [*self._rings.values(), *self._retired.values()]
+        if not rings:
+            return
+        cap = max(1, min(self._replay_max_bytes, self._replay_budget // len(rings)))
+        for r in rings:
+            r.max_bytes = cap
+
+    def replay_cap_bytes(self) -> int | None:
+        """What each ring may hold now (None: no rings)."""
+        with self._lock:
+            rings = [*self._rings.values(), *self._retired.values()]
+            return rings[0].max_bytes if rings else None
+
     def _retire_ring(self, key: StreamKey) -> None:
         """After ``key``'s worker was told to stop: keep its ring while the camera streams."""
         ring = self._rings.pop(key, None)
@@ -193,11 +219,13 @@ class StreamManager:
                 if old is not None:
                     old.close()
                 self._retired[camera_id] = ring
+            self._share_budget()
             return
         # the camera's last stream stopped: nothing of it is kept
         for r in (ring, self._retired.pop(camera_id, None)):
             if r is not None:
                 r.close()
+        self._share_budget()
 
     def set_target_size(
         self, camera_id: str, consumer: Hashable, w: int, h: int, variant: Variant = "main"
