@@ -23,6 +23,7 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QFont,
+    QFontMetrics,
     QMouseEvent,
     QPainter,
     QPaintEvent,
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
     from rtcc_wall.video.manager import StreamManager, Variant
     from rtcc_wall.video.worker import CameraWorker
 
+
+#: State pills by (text, colour, font, pixel ratio), shared by every tile (see _paint_state_pill).
+_PILLS: dict[tuple[str, int, str, float], QPixmap] = {}
 
 #: Without a new picture, a tile repaints this often (its frame age keeps counting).
 AGE_REPAINT_S = 0.25
@@ -406,13 +410,17 @@ class CameraTile(QWidget):
         else:
             self._paint_picture(p, r)
             p.drawPixmap(0, 0, self._overlay_layer(r))
+            self._paint_state_pill(p, r)
         p.end()
 
     def _overlay_layer(self, r: QRect) -> QPixmap:
         """The name bar, pills and border as one cached transparent picture.
 
         A live tile repaints for every new frame while its overlay rarely
-        changes (the age reads 0.0 s right after a frame). Every Qt call from
+        changes; the frame age, which does change, is a separate small pill
+        (``_paint_state_pill``) -- keying this layer on the age made a busy
+        GUI thread re-render it ever more often as ages grew, and the wall
+        fell further behind (measured: 64 RTSP tiles collapsed to ~9 %). Every Qt call from
         Python releases and retakes the GIL, and with dozens of camera threads
         each retake can wait: one cached pixmap instead of some twenty calls
         keeps the GUI thread's share of the GIL (and the wall's pace) up.
@@ -423,7 +431,7 @@ class CameraTile(QWidget):
             r.width(), r.height(), self.devicePixelRatioF(), cam.id, cam.name, cam.ownership,
             self._window, self._highlight, self._selected, self._drop_hover,
             self.mask_note(cam.id) if self.mask_note is not None else None,
-            self._state, format_age(self._age), self._variant, self.font().key(),
+            self._state, self._variant, self.font().key(),
         )  # fmt: skip
         if self._overlay_cache is not None and self._overlay_cache[0] == key:
             return self._overlay_cache[1]
@@ -546,9 +554,7 @@ class CameraTile(QWidget):
     def _paint_overlay(self, p: QPainter, r: QRect) -> None:
         cam = self._camera
         assert cam is not None
-        small = QFont(self.font())
-        small.setPointSizeF(max(7.5, min(10.0, r.height() / 22)))
-        p.setFont(small)
+        p.setFont(self._overlay_font(r))
         fm = p.fontMetrics()
         bar_h = fm.height() + 6
         # top bar: ownership badge + name
@@ -568,12 +574,9 @@ class CameraTile(QWidget):
             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
             fm.elidedText(cam.name, Qt.TextElideMode.ElideRight, name_rect.width()),
         )
-        # bottom-right: state pill + frame age (measured first: the ETA pill avoids it)
-        color = theme.STATE_COLORS.get(self._state.value, QColor("white"))
-        text = f"● {self._state.label}  {format_age(self._age)}"
-        if self._variant == "sub":
-            text += "  · SD"
-        tw = fm.horizontalAdvance(text) + 12
+        # the state pill (bottom right) is drawn per paint by _paint_state_pill; the ETA
+        # pill avoids its widest form, so this layer does not depend on the frame age
+        tw = fm.horizontalAdvance(self._pill_text("88.8 s")) + 12
         if self._window is not None:
             w0, w1 = (t.astimezone() for t in self._window)
             eta = f"ETA {w0:%H:%M:%S}–{w1:%H:%M:%S}"
@@ -596,9 +599,43 @@ class CameraTile(QWidget):
             p.drawRoundedRect(note_rect, 4, 4)
             p.setPen(QColor("white"))
             p.drawText(note_rect, Qt.AlignmentFlag.AlignCenter, note)
-        pill = QRectF(r.width() - tw - 4, r.height() - bar_h - 3, tw, bar_h)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor(0, 0, 0, 175))
-        p.drawRoundedRect(pill, 4, 4)
-        p.setPen(color)
-        p.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _pill_text(self, age: str) -> str:
+        text = f"● {self._state.label}  {age}"
+        return text + "  · SD" if self._variant == "sub" else text
+
+    def _overlay_font(self, r: QRect) -> QFont:
+        small = QFont(self.font())
+        small.setPointSizeF(max(7.5, min(10.0, r.height() / 22)))
+        return small
+
+    def _paint_state_pill(self, p: QPainter, r: QRect) -> None:
+        """State and frame age, bottom right: one cached picture per text, shared by all tiles."""
+        text = self._pill_text(format_age(self._age))
+        color = theme.STATE_COLORS.get(self._state.value, QColor("white"))
+        dpr = self.devicePixelRatioF()
+        font = self._overlay_font(r)
+        key = (text, color.rgba(), font.key(), dpr)
+        pm = _PILLS.get(key)
+        if pm is None:
+            fm = QFontMetrics(font)
+            w, h = fm.horizontalAdvance(text) + 12, fm.height() + 6
+            pm = QPixmap(round(w * dpr), round(h * dpr))
+            pm.setDevicePixelRatio(dpr)
+            pm.fill(Qt.GlobalColor.transparent)
+            q = QPainter(pm)
+            q.setFont(font)
+            q.setRenderHint(QPainter.RenderHint.Antialiasing)
+            q.setPen(Qt.PenStyle.NoPen)
+            q.setBrush(QColor(0, 0, 0, 175))
+            q.drawRoundedRect(QRectF(0, 0, w, h), 4, 4)
+            q.setPen(color)
+            q.drawText(QRectF(0, 0, w, h), Qt.AlignmentFlag.AlignCenter, text)
+            q.end()
+            if len(_PILLS) > 512:
+                _PILLS.clear()
+            _PILLS[key] = pm
+        size = pm.deviceIndependentSize()
+        p.drawPixmap(
+            round(r.width() - size.width() - 4), round(r.height() - size.height() - 3), pm
+        )
