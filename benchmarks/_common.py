@@ -29,12 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from rtcc_wall.core.cameras import Camera, make_camera  # noqa: E402
-from rtcc_wall.core.geo import LocalProjection  # noqa: E402
+from rtcc_wall.core.cameras import Camera  # noqa: E402
 
 U8 = npt.NDArray[np.uint8]
 
-PROJ = LocalProjection(0.0, 0.0)
 
 
 def use_offscreen_qt() -> None:
@@ -44,21 +42,9 @@ def use_offscreen_qt() -> None:
 
 def cameras_for(urls: Sequence[str], prefix: str = "cam") -> dict[str, Camera]:
     """One city camera per URL, ids ``{prefix}00``, ``{prefix}01``, ..."""
-    return {
-        f"{prefix}{i:02d}": make_camera(
-            id=f"{prefix}{i:02d}",
-            name=f"Bench {i}",
-            ownership="city",
-            lon=0.0,
-            lat=0.0,
-            heading_deg=0.0,
-            fov_deg=60.0,
-            range_m=50.0,
-            stream=url,
-            projection=PROJ,
-        )
-        for i, url in enumerate(urls)
-    }
+    from tests.helpers import stream_cameras
+
+    return stream_cameras(urls, prefix, name="Bench")
 
 
 def percentile(values: Sequence[float], q: float) -> float:

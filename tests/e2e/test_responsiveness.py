@@ -14,15 +14,14 @@ from collections.abc import Callable
 from PySide6.QtCore import QElapsedTimer, QTimer
 from pytestqt.qtbot import QtBot
 
-from rtcc_wall.core.cameras import Camera, CameraState, make_camera
-from rtcc_wall.core.geo import LocalProjection
+from rtcc_wall.core.cameras import Camera, CameraState
 from rtcc_wall.ui.wall import WallWidget
 from rtcc_wall.video.manager import StreamManager
+from tests.helpers import stream_cameras
 from tests.servers.faults import StallProxy
 from tests.servers.fixtures import requires_gst_rtsp
 from tests.servers.rtsp import RtspServer
 
-PROJ = LocalProjection(0.0, 0.0)
 MAX_GAP_MS = 100
 
 
@@ -49,21 +48,7 @@ class GapMeter:
 
 
 def _cameras(urls: list[str]) -> dict[str, Camera]:
-    return {
-        f"cam{i:02d}": make_camera(
-            id=f"cam{i:02d}",
-            name=f"Stall test {i}",
-            ownership="city",
-            lon=0.0,
-            lat=0.0,
-            heading_deg=0.0,
-            fov_deg=60.0,
-            range_m=50.0,
-            stream=url,
-            projection=PROJ,
-        )
-        for i, url in enumerate(urls)
-    }
+    return stream_cameras(urls, name="Stall test")
 
 
 @requires_gst_rtsp()

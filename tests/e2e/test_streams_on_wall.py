@@ -7,31 +7,18 @@ from collections.abc import Iterator
 import pytest
 from pytestqt.qtbot import QtBot
 
-from rtcc_wall.core.cameras import Camera, CameraState, make_camera
-from rtcc_wall.core.geo import LocalProjection
+from rtcc_wall.core.cameras import Camera, CameraState
 from rtcc_wall.ui.wall import WallWidget
 from rtcc_wall.video.manager import StreamManager
+from tests.helpers import stream_camera
 from tests.servers.fixtures import RTSP_PASSWORD, RTSP_USER, requires_gst_rtsp
 from tests.servers.rtsp import RtspServer
 
-PROJ = LocalProjection(0.0, 0.0)
 pytestmark = requires_gst_rtsp()
 
 
 def _cam(cid: str, stream: str, sub: str | None = None) -> Camera:
-    return make_camera(
-        id=cid,
-        name=f"Camera {cid}",
-        ownership="city",
-        lon=0.0,
-        lat=0.0,
-        heading_deg=0.0,
-        fov_deg=60.0,
-        range_m=50.0,
-        stream=stream,
-        sub_stream=sub,
-        projection=PROJ,
-    )
+    return stream_camera(cid, stream, sub_stream=sub)
 
 
 @pytest.fixture

@@ -22,15 +22,14 @@ from pytestqt.qtbot import QtBot
 from rtcc_wall.core import audit as A
 from rtcc_wall.core import export as E
 from rtcc_wall.core.access import AccessPolicy, Incident, Operator
-from rtcc_wall.core.cameras import Camera, MaskPolygons, Ownership, WaiverInfo, make_camera
-from rtcc_wall.core.geo import LocalProjection
+from rtcc_wall.core.cameras import Camera, MaskPolygons, Ownership, WaiverInfo
 from rtcc_wall.core.session import AccessSession
 from rtcc_wall.ui.export_dialog import ExportDialog, ExportUnavailable, open_export
 from rtcc_wall.video.manager import StreamManager
 from rtcc_wall.video.replay import PictureEncoder, ReplayRing, ReplaySnapshot
+from tests.helpers import stream_camera
 from tests.servers.rtsp import RtspServer
 
-PROJ = LocalProjection(0.0, 0.0)
 LEFT_HALF: MaskPolygons = (((0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0)),)
 INCIDENT = Incident(
     "INC-20261127-0009", 10.0, 0.0, dt.datetime(2026, 11, 27, tzinfo=dt.UTC), "C-9", "theft", "r"
@@ -40,9 +39,8 @@ INCIDENT = Incident(
 def camera(
     url: str, *, cid: str = "cam-x", ownership: Ownership = "city", masks: MaskPolygons = LEFT_HALF
 ) -> Camera:
-    return make_camera(
-        id=cid, name=f"Export test {cid}", ownership=ownership, lon=0.0, lat=0.0, heading_deg=0.0,
-        fov_deg=60.0, range_m=50.0, stream=url, projection=PROJ, masks=masks,
+    return stream_camera(
+        cid, url, name=f"Export test {cid}", ownership=ownership, masks=masks,
         waiver=WaiverInfo("W-9", "2020-01-01", None, False) if ownership == "private" else None,
     )  # fmt: skip
 

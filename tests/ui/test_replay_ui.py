@@ -20,8 +20,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
-from rtcc_wall.core.cameras import Camera, CameraState, MaskPolygons, Ownership, make_camera
-from rtcc_wall.core.geo import LocalProjection
+from rtcc_wall.core.cameras import Camera, CameraState, MaskPolygons, Ownership
 from rtcc_wall.ui.replay import (
     ReplayDialog,
     ReplayUnavailable,
@@ -31,9 +30,9 @@ from rtcc_wall.ui.replay import (
 )
 from rtcc_wall.video.manager import StreamManager
 from rtcc_wall.video.masks import MASK_BGRA, is_mask_colour
+from tests.helpers import stream_camera
 from tests.servers.rtsp import RtspServer
 
-PROJ = LocalProjection(0.0, 0.0)
 #: The right third of the picture, top to bottom.
 RIGHT_THIRD: MaskPolygons = (((2 / 3, 0.0), (1.0, 0.0), (1.0, 1.0), (2 / 3, 1.0)),)
 
@@ -41,19 +40,7 @@ RIGHT_THIRD: MaskPolygons = (((2 / 3, 0.0), (1.0, 0.0), (1.0, 1.0), (2 / 3, 1.0)
 def camera(
     url: str, *, cid: str = "cam-r", ownership: Ownership = "city", masks: MaskPolygons = ()
 ) -> Camera:
-    return make_camera(
-        id=cid,
-        name=f"Replay test {cid}",
-        ownership=ownership,
-        lon=0.0,
-        lat=0.0,
-        heading_deg=0.0,
-        fov_deg=60.0,
-        range_m=50.0,
-        stream=url,
-        projection=PROJ,
-        masks=masks,
-    )
+    return stream_camera(cid, url, name=f"Replay test {cid}", ownership=ownership, masks=masks)
 
 
 @pytest.fixture

@@ -24,8 +24,7 @@ import pytest
 from rtcc_wall.core import audit as A
 from rtcc_wall.core import export as E
 from rtcc_wall.core.access import AccessPolicy, Incident, Operator
-from rtcc_wall.core.cameras import Camera, make_camera
-from rtcc_wall.core.geo import LocalProjection
+from rtcc_wall.core.cameras import Camera
 from rtcc_wall.video import export_media as M
 from rtcc_wall.video.masks import make_plan
 from rtcc_wall.video.replay import (
@@ -37,11 +36,11 @@ from rtcc_wall.video.replay import (
     decode_snapshot,
     frame_at,
 )
+from tests.helpers import stream_camera
 from tests.servers.fixtures import RTSP_PASSWORD, RTSP_USER, ClipSet
 from tests.servers.mjpeg import MjpegServer
 from tests.servers.rtsp import RtspServer
 
-PROJ = LocalProjection(0.0, 0.0)
 #: the left half of the top half of the picture
 MASKS = (((0.0, 0.0), (0.5, 0.0), (0.5, 0.5), (0.0, 0.5)),)
 OFFICER = Operator("officer.one", "operator")
@@ -52,10 +51,7 @@ INCIDENT = Incident(
 
 
 def camera(stream: str, masks: object = MASKS, cid: str = "cam-1") -> Camera:
-    return make_camera(
-        id=cid, name="Test camera", ownership="city", lon=0.0, lat=0.0, heading_deg=0.0,
-        fov_deg=60.0, range_m=50.0, stream=stream, projection=PROJ, masks=masks,  # type: ignore[arg-type]
-    )  # fmt: skip
+    return stream_camera(cid, stream, name="Test camera", masks=masks)
 
 
 @pytest.fixture(scope="module")

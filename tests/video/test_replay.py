@@ -19,8 +19,7 @@ import cv2
 import numpy as np
 import pytest
 
-from rtcc_wall.core.cameras import Camera, CameraState, make_camera
-from rtcc_wall.core.geo import LocalProjection
+from rtcc_wall.core.cameras import Camera, CameraState
 from rtcc_wall.core.masks import FULL_FRAME
 from rtcc_wall.video.manager import StreamManager
 from rtcc_wall.video.masks import is_mask_colour
@@ -36,11 +35,11 @@ from rtcc_wall.video.replay import (
     frame_at,
 )
 from rtcc_wall.video.worker import CameraWorker
+from tests.helpers import stream_camera
 from tests.servers.fixtures import skip_without_gst_rtsp
 from tests.servers.rtsp import RtspServer
 from tests.video.conftest import FakeSource, StateRecorder, wait_until
 
-PROJ = LocalProjection(0.0, 0.0)
 INFO = StreamInfo("h264", 640, 360, fractions.Fraction(1, 90000), 15.0, None)
 
 #: The stand-in for a real camera's 640x360 stream: H.264 at 512 kb/s (a common
@@ -73,20 +72,7 @@ def make_camera_clip(path: Path, seconds: int = 20) -> Path:
 
 
 def cam(cid: str, stream: str, *, sub: str | None = None, masks: object = ()) -> Camera:
-    return make_camera(
-        id=cid,
-        name=f"Camera {cid}",
-        ownership="city",
-        lon=0.0,
-        lat=0.0,
-        heading_deg=0.0,
-        fov_deg=60.0,
-        range_m=50.0,
-        stream=stream,
-        sub_stream=sub,
-        projection=PROJ,
-        masks=masks,  # type: ignore[arg-type]
-    )
+    return stream_camera(cid, stream, sub_stream=sub, masks=masks)
 
 
 class FakeClock:

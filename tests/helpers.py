@@ -1,0 +1,44 @@
+"""Small builders shared by tests and benchmarks (not a test module)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rtcc_wall.core.cameras import Camera, Ownership, make_camera
+from rtcc_wall.core.geo import LocalProjection
+
+#: Every stream-test camera stands at the origin of this projection.
+PROJ = LocalProjection(0.0, 0.0)
+
+
+def stream_camera(
+    cid: str, stream: str, *, name: str | None = None, ownership: Ownership = "city", **extra: Any
+) -> Camera:
+    """A camera at (0, 0) looking north (60°, 50 m) that plays ``stream``.
+
+    ``extra`` goes to ``make_camera`` unchanged (``sub_stream``, ``masks``, ``waiver`` ...).
+    """
+    return make_camera(
+        id=cid,
+        name=name or f"Camera {cid}",
+        ownership=ownership,
+        lon=0.0,
+        lat=0.0,
+        heading_deg=0.0,
+        fov_deg=60.0,
+        range_m=50.0,
+        stream=stream,
+        projection=PROJ,
+        **extra,
+    )
+
+
+def stream_cameras(
+    urls: Sequence[str], prefix: str = "cam", name: str = "Camera"
+) -> dict[str, Camera]:
+    """One city camera per URL, ids ``{prefix}00``, ``{prefix}01``, ..., named ``{name} {i}``."""
+    return {
+        f"{prefix}{i:02d}": stream_camera(f"{prefix}{i:02d}", url, name=f"{name} {i}")
+        for i, url in enumerate(urls)
+    }
