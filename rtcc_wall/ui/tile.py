@@ -124,6 +124,9 @@ class CameraTile(QWidget):
         self._drop_hover = False
         self._overlay_cache: tuple[tuple[object, ...], QPixmap] | None = None
         self._picture_rect_cache: tuple[tuple[int, int, int, int], QRect] | None = None
+        # asked of Qt on show and resize, not on every paint
+        self._font_cache: tuple[int, QFont, str] | None = None
+        self._dpr = 1.0
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(QSize(64, 40))
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -330,6 +333,7 @@ class CameraTile(QWidget):
 
     # --- Qt events ---------------------------------------------------------
     def showEvent(self, event: object) -> None:  # noqa: N802 - Qt naming
+        self._dpr = self.devicePixelRatioF()
         self._attach()
 
     def hideEvent(self, event: object) -> None:  # noqa: N802
@@ -337,6 +341,7 @@ class CameraTile(QWidget):
         self._detach()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        self._dpr = self.devicePixelRatioF()
         if self._camera is not None and self._worker is not None:
             self._send_size(self._variant)
             if self._pending is not None:
@@ -428,14 +433,14 @@ class CameraTile(QWidget):
         cam = self._camera
         assert cam is not None
         key = (
-            r.width(), r.height(), self.devicePixelRatioF(), cam.id, cam.name, cam.ownership,
+            r.width(), r.height(), self._dpr, cam.id, cam.name, cam.ownership,
             self._window, self._highlight, self._selected, self._drop_hover,
             self.mask_note(cam.id) if self.mask_note is not None else None,
-            self._state, self._variant, self.font().key(),
+            self._state, self._variant, self._overlay_font(r)[1],
         )  # fmt: skip
         if self._overlay_cache is not None and self._overlay_cache[0] == key:
             return self._overlay_cache[1]
-        dpr = self.devicePixelRatioF()
+        dpr = self._dpr
         pm = QPixmap(round(r.width() * dpr), round(r.height() * dpr))
         pm.setDevicePixelRatio(dpr)
         pm.fill(Qt.GlobalColor.transparent)
@@ -554,7 +559,7 @@ class CameraTile(QWidget):
     def _paint_overlay(self, p: QPainter, r: QRect) -> None:
         cam = self._camera
         assert cam is not None
-        p.setFont(self._overlay_font(r))
+        p.setFont(self._overlay_font(r)[0])
         fm = p.fontMetrics()
         bar_h = fm.height() + 6
         # top bar: ownership badge + name
@@ -604,18 +609,23 @@ class CameraTile(QWidget):
         text = f"● {self._state.label}  {age}"
         return text + "  · SD" if self._variant == "sub" else text
 
-    def _overlay_font(self, r: QRect) -> QFont:
+    def _overlay_font(self, r: QRect) -> tuple[QFont, str]:
+        """The overlay's font for this tile height and its key, made once per height."""
+        cached = self._font_cache
+        if cached is not None and cached[0] == r.height():
+            return cached[1], cached[2]
         small = QFont(self.font())
         small.setPointSizeF(max(7.5, min(10.0, r.height() / 22)))
-        return small
+        self._font_cache = (r.height(), small, small.key())
+        return small, self._font_cache[2]
 
     def _paint_state_pill(self, p: QPainter, r: QRect) -> None:
         """State and frame age, bottom right: one cached picture per text, shared by all tiles."""
         text = self._pill_text(format_age(self._age))
         color = theme.STATE_COLORS.get(self._state.value, QColor("white"))
-        dpr = self.devicePixelRatioF()
-        font = self._overlay_font(r)
-        key = (text, color.rgba(), font.key(), dpr)
+        dpr = self._dpr
+        font, font_key = self._overlay_font(r)
+        key = (text, color.rgba(), font_key, dpr)
         pm = _PILLS.get(key)
         if pm is None:
             fm = QFontMetrics(font)
