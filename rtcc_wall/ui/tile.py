@@ -5,6 +5,10 @@ The tile never receives frames by signal. The wall's display timer calls
 buffer (latest frame wins). The overlay always shows the camera's state and
 the age of the picture; a stale picture is dimmed, hatched and labelled so it
 can never be mistaken for live video.
+
+The tile has no paintEvent: the wall paints all its tiles in one paintEvent
+(``WallWidget.paintEvent`` calls ``paint_on``), because each paintEvent that
+Qt hands to Python must first win the GIL from the camera threads.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from PySide6.QtGui import (
     QFont,
     QFontMetrics,
     QMouseEvent,
+    QMoveEvent,
     QPainter,
-    QPaintEvent,
     QPen,
     QPixmap,
     QResizeEvent,
@@ -46,7 +50,12 @@ if TYPE_CHECKING:
 
 
 #: State pills by (text, colour, font, pixel ratio), shared by every tile (see _paint_state_pill).
-_PILLS: dict[tuple[str, int, str, float], QPixmap] = {}
+_PILLS: dict[tuple[str, int, str, float], tuple[QPixmap, float, float]] = {}
+
+_TILE_BG = QColor("#07090c")
+_DIM = QColor(0, 0, 0, 150)
+_HATCH = QBrush(QColor(255, 140, 26, 60), Qt.BrushStyle.BDiagPattern)
+_WHITE = QColor("white")
 
 #: Without a new picture, a tile repaints this often (its frame age keeps counting).
 AGE_REPAINT_S = 0.25
@@ -127,9 +136,13 @@ class CameraTile(QWidget):
         # asked of Qt on show and resize, not on every paint
         self._font_cache: tuple[int, QFont, str] | None = None
         self._dpr = 1.0
+        #: (x, y, w, h) in the wall, kept on move and resize (asking Qt costs a GIL round trip)
+        self.geometry_in_wall = (0, 0, 0, 0)
+        self._rect = QRect()
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(QSize(64, 40))
-        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        # the wall paints the tile (paint_on); the tile itself draws nothing
+        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
         self.setAcceptDrops(True)
 
     # --- model -------------------------------------------------------------
@@ -342,6 +355,7 @@ class CameraTile(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         self._dpr = self.devicePixelRatioF()
+        self._note_geometry()
         if self._camera is not None and self._worker is not None:
             self._send_size(self._variant)
             if self._pending is not None:
@@ -405,10 +419,32 @@ class CameraTile(QWidget):
     def closeEvent(self, event: object) -> None:  # noqa: N802
         self._detach()
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
-        p = QPainter(self)
-        r = self.rect()
-        p.fillRect(r, QColor("#07090c"))
+    def moveEvent(self, event: QMoveEvent) -> None:  # noqa: N802
+        self._note_geometry()
+
+    def _note_geometry(self) -> None:
+        g = self.geometry()
+        self.geometry_in_wall = (g.x(), g.y(), g.width(), g.height())
+        if self._rect.width() != g.width() or self._rect.height() != g.height():
+            self._rect = QRect(0, 0, g.width(), g.height())
+
+    def snapshot(self) -> QPixmap:
+        """The tile as it is on screen (the wall paints it; see ``paint_on``)."""
+        parent = self.parentWidget()
+        if parent is None:
+            return self.grab()
+        return parent.grab(self.geometry())
+
+    def paint_on(self, p: QPainter) -> None:
+        """Paints the tile at (0, 0) of ``p``: the wall's painter, moved to this tile.
+
+        Tiles have no paintEvent of their own: every paintEvent a Qt widget
+        delivers to Python has to win the GIL from the camera threads first,
+        and with 64 tiles that was up to ~1000 waits a second; the wall paints
+        all the tiles that changed in one paintEvent per display tick.
+        """
+        r = self._rect
+        p.fillRect(r, _TILE_BG)
         if self._camera is None:
             self._paint_empty(p, r)
             self._paint_border(p, r)
@@ -416,7 +452,6 @@ class CameraTile(QWidget):
             self._paint_picture(p, r)
             p.drawPixmap(0, 0, self._overlay_layer(r))
             self._paint_state_pill(p, r)
-        p.end()
 
     def _overlay_layer(self, r: QRect) -> QPixmap:
         """The name bar, pills and border as one cached transparent picture.
@@ -495,8 +530,8 @@ class CameraTile(QWidget):
         p.drawImage(target, img)
         if self._state != CameraState.LIVE:
             # Never show an old picture as if it were live.
-            p.fillRect(target, QColor(0, 0, 0, 150))
-            p.fillRect(target, QBrush(QColor(255, 140, 26, 60), Qt.BrushStyle.BDiagPattern))
+            p.fillRect(target, _DIM)
+            p.fillRect(target, _HATCH)
             self._paint_status(p, target, self.status_text())
 
     def _picture_rect(self, shape: tuple[int, ...], r: QRect) -> QRect:
@@ -622,12 +657,12 @@ class CameraTile(QWidget):
     def _paint_state_pill(self, p: QPainter, r: QRect) -> None:
         """State and frame age, bottom right: one cached picture per text, shared by all tiles."""
         text = self._pill_text(format_age(self._age))
-        color = theme.STATE_COLORS.get(self._state.value, QColor("white"))
+        color = theme.STATE_COLORS.get(self._state.value, _WHITE)
         dpr = self._dpr
         font, font_key = self._overlay_font(r)
         key = (text, color.rgba(), font_key, dpr)
-        pm = _PILLS.get(key)
-        if pm is None:
+        pill = _PILLS.get(key)
+        if pill is None:
             fm = QFontMetrics(font)
             w, h = fm.horizontalAdvance(text) + 12, fm.height() + 6
             pm = QPixmap(round(w * dpr), round(h * dpr))
@@ -644,8 +679,8 @@ class CameraTile(QWidget):
             q.end()
             if len(_PILLS) > 512:
                 _PILLS.clear()
-            _PILLS[key] = pm
-        size = pm.deviceIndependentSize()
-        p.drawPixmap(
-            round(r.width() - size.width() - 4), round(r.height() - size.height() - 3), pm
-        )
+            size = pm.deviceIndependentSize()
+            pill = (pm, size.width(), size.height())
+            _PILLS[key] = pill
+        pm, pw, ph = pill
+        p.drawPixmap(round(r.width() - pw - 4), round(r.height() - ph - 3), pm)

@@ -14,11 +14,13 @@ import itertools
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from rtcc_wall.core.cameras import Camera
 from rtcc_wall.core.layouts import MAX_TILES, Layout, get_layout, page_count, page_slice
 from rtcc_wall.core.views import TOUR_MAX_S, TOUR_MIN_S, WallSlate
+from rtcc_wall.ui import theme
 from rtcc_wall.ui.dnd import CameraDrag
 from rtcc_wall.ui.tile import CameraTile, ViewGate
 from rtcc_wall.video.manager import StreamManager
@@ -26,6 +28,7 @@ from rtcc_wall.video.manager import StreamManager
 __all__ = ["MAX_TILES", "WallWidget"]
 
 _keys = itertools.count(1)
+_GAP = QColor(theme.BG)
 
 
 class WallWidget(QWidget):
@@ -62,6 +65,8 @@ class WallWidget(QWidget):
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(2)
+        # paints every pixel: the gaps and, for the tiles, their pictures (paintEvent)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self._tiles: list[CameraTile] = []
         self._layout: Layout = get_layout(layout)
         #: the view's cameras in order; None keeps a slot empty
@@ -448,6 +453,29 @@ class WallWidget(QWidget):
             return
         for t in self._shown:
             t.refresh()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt naming
+        """Paints the gaps and every shown tile that the dirty area touches.
+
+        One paintEvent for the whole wall, however many tiles changed: each
+        paintEvent Qt delivers to Python must first win the GIL from the camera
+        threads (measured: with 64 RTSP cameras each such wait could take
+        milliseconds, and per-tile paintEvents made the wall fall behind for
+        good). Tiles tell Qt what changed with ``update()`` as usual.
+        """
+        p = QPainter(self)
+        er = event.rect()
+        x0, y0 = er.x(), er.y()
+        x1, y1 = x0 + er.width(), y0 + er.height()
+        p.fillRect(er, _GAP)
+        for t in self._shown:
+            x, y, w, h = t.geometry_in_wall
+            if x >= x1 or y >= y1 or x + w <= x0 or y + h <= y0:
+                continue
+            p.translate(float(x), float(y))
+            t.paint_on(p)
+            p.translate(float(-x), float(-y))
+        p.end()
 
     def showEvent(self, event: object) -> None:  # noqa: N802 - Qt naming
         self._visible = True

@@ -85,8 +85,11 @@ def frame_to_display(frame: av.VideoFrame, box: tuple[int, int] | None) -> BGRIm
         cv2.convertScaleAbs(y_out, dst=y_out, alpha=219.0 / 255.0, beta=16.0)
         c = i420[th:]
         cv2.convertScaleAbs(c, dst=c, alpha=224.0 / 255.0, beta=128.0 * (1.0 - 224.0 / 255.0))
-    out = cv2.cvtColor(i420, cv2.COLOR_YUV2BGRA_I420)
-    return np.ascontiguousarray(out, dtype=np.uint8)
+    # into our own array: an output OpenCV allocates itself is a numpy array made
+    # (and later freed) with the GIL taken from inside the call
+    out = np.empty((th, tw, 4), dtype=np.uint8)
+    cv2.cvtColor(i420, cv2.COLOR_YUV2BGRA_I420, dst=out)
+    return out
 
 
 def _general(frame: av.VideoFrame, box: tuple[int, int] | None) -> BGRImage:

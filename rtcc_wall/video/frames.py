@@ -77,56 +77,69 @@ class LatestFrame:
     Several consumers may ``get()`` the same frame (a camera shown on two
     walls). A frame counts as *taken* once any consumer received it; a frame
     overwritten before that is counted in ``dropped``.
+
+    ``get`` and ``take_if_newer`` take no lock: they are called by the GUI
+    thread for every tile at display rate, and a lock held by a camera thread
+    that is waiting for the GIL makes the GUI wait for the GIL's whole queue
+    (measured with 64 cameras: the wall fell behind for good). Reading and
+    writing one attribute is atomic in CPython; the only race left is that
+    a frame taken at the very moment a newer one is published may also be
+    counted as dropped.
     """
 
     def __init__(self) -> None:
         self._cond = threading.Condition(threading.Lock())
         self._frame: Frame | None = None
-        self._taken = True
+        self._taken: Frame | None = None  # the newest frame a consumer received
         self._published = 0
         self._dropped = 0
+        self._waiters = 0
 
     def publish(self, frame: Frame) -> None:
         with self._cond:
-            if self._frame is not None and not self._taken:
+            old = self._frame
+            if old is not None and old is not self._taken:
                 self._dropped += 1
             self._frame = frame
-            self._taken = False
             self._published += 1
-            self._cond.notify_all()
+            if self._waiters:
+                self._cond.notify_all()
 
     def get(self) -> Frame | None:
         """The newest frame (not removed: other consumers may look too), or None."""
-        with self._cond:
-            if self._frame is not None:
-                self._taken = True
-            return self._frame
+        f = self._frame
+        if f is not None:
+            self._taken = f
+        return f
 
     def take_if_newer(self, seq: int) -> Frame | None:
         """The newest frame if its ``seq`` is greater than ``seq``, else None."""
-        with self._cond:
-            f = self._frame
-            if f is None or f.seq <= seq:
-                return None
-            self._taken = True
-            return f
+        f = self._frame
+        if f is None or f.seq <= seq:
+            return None
+        self._taken = f
+        return f
 
     def wait_newer(self, seq: int, timeout_s: float) -> Frame | None:
         """Blocks up to ``timeout_s`` for a frame newer than ``seq`` (recorders, tests)."""
         with self._cond:
-            self._cond.wait_for(
-                lambda: self._frame is not None and self._frame.seq > seq, timeout=timeout_s
-            )
+            self._waiters += 1
+            try:
+                self._cond.wait_for(
+                    lambda: self._frame is not None and self._frame.seq > seq, timeout=timeout_s
+                )
+            finally:
+                self._waiters -= 1
             f = self._frame
             if f is None or f.seq <= seq:
                 return None
-            self._taken = True
+            self._taken = f
             return f
 
     def clear(self) -> None:
         with self._cond:
             self._frame = None
-            self._taken = True
+            self._taken = None
 
     @property
     def published(self) -> int:

@@ -58,13 +58,13 @@ from urllib.parse import unquote, urlsplit
 
 import av
 import av.error
-import av.logging
 import cv2
 import numpy as np
 
 from rtcc_wall.core.cameras import Camera
 from rtcc_wall.core.redact import expand_env, redact
 from rtcc_wall.core.streams import StreamSpec
+from rtcc_wall.video.avio import WATCH, ReadDeadline, libav_log_capture
 from rtcc_wall.video.decode import frame_to_display
 from rtcc_wall.video.frames import BGRImage
 
@@ -496,10 +496,11 @@ class _RedactingForwarder(logging.Handler):
 def route_libav_logs() -> None:
     """Sends ffmpeg's log lines (ERROR and worse) through Python logging, redacted.
 
-    Process-global and idempotent; called by every PyAV open. ERROR is enough
-    for PyAV to add ffmpeg's last error line to its exceptions (more useful
-    messages); lower levels would flood and make ffmpeg threads take the GIL
-    for every line.
+    Process-global and idempotent; called by every PyAV open. The lines flow
+    only while a container is being opened (``avio.libav_log_capture``): ERROR
+    is enough for PyAV to add ffmpeg's last error line to its exceptions, and
+    while frames flow PyAV's log callback would take the GIL for every ffmpeg
+    message, even the ones it drops.
     """
     global _libav_routed
     with _libav_lock:
@@ -509,7 +510,6 @@ def route_libav_logs() -> None:
         libav.propagate = False
         libav.setLevel(logging.DEBUG)
         libav.addHandler(_RedactingForwarder())
-        av.logging.set_level(av.logging.ERROR)
         _libav_routed = True
 
 
@@ -613,6 +613,11 @@ class PyAVSource:
         self._source_size: tuple[int, int] | None = None
         self._probe_mode: str | None = None
         self._hook_failed = False
+        # Read deadlines kept from outside (avio.ReadDeadline) instead of PyAV's read
+        # timeout, which takes the GIL on every ffmpeg poll; only with the real av.open.
+        self._use_deadline = opener is None
+        self._deadline: ReadDeadline | None = None
+        self._read_since: float | None = None
         # file pacing
         self._due: float | None = None
         self._prev_time: float | None = None
@@ -669,6 +674,10 @@ class PyAVSource:
         if self._spec.kind == "file" and not Path(target).is_file():
             raise SourceUnavailable(f"{self.describe()}: file not found")
         route_libav_logs()
+        with libav_log_capture():
+            self._open_attempts(target, timeout_s)
+
+    def _open_attempts(self, target: str, timeout_s: float) -> None:
         attempts = self._attempts()
         failures: list[str] = []
         retry_as_mpjpeg = False
@@ -699,16 +708,27 @@ class PyAVSource:
     ) -> tuple[InputContainer, VideoStream]:
         """One ``av.open`` with the given probing; raises SourceError or ``_RetryOpen``."""
         t0 = self._clock()
+        deadline = self._use_deadline
         try:
             container = self._opener(
                 target,
                 format=fmt,
                 options=options,
-                timeout=(max(0.1, timeout_s), max(0.1, self._read_timeout_s)),
+                timeout=(max(0.1, timeout_s), None if deadline else max(0.1, self._read_timeout_s)),
             )
         except av.error.FFmpegError as e:
             timed_out = self._clock() - t0 >= 0.9 * timeout_s
             raise self._open_error(e, timed_out) from None
+        if deadline and not ReadDeadline(container).usable:
+            # this PyAV lays its objects out differently: PyAV's own read timeout it is
+            log.warning(
+                "%s: cannot keep read deadlines with this PyAV; using its read timeout "
+                "(costs more CPU with many cameras)",
+                self.describe(),
+            )
+            container.close()
+            self._use_deadline = False
+            return self._open_once(target, options, fmt, timeout_s)
         try:
             streams = list(container.streams.video)
             if not streams:
@@ -764,6 +784,9 @@ class PyAVSource:
             self._stream = stream
             self._packets = container.demux(stream)
             self._pending.clear()
+            self._deadline = ReadDeadline(container) if self._use_deadline else None
+        if self._deadline is not None:
+            WATCH.add(self)
 
     # -- read ----------------------------------------------------------------
     def read(self, timeout_s: float) -> BGRImage | None:
@@ -778,9 +801,13 @@ class PyAVSource:
                 return None
             self._in_read = True
         try:
-            frame = self._next_frame()
-            if frame is None and self._loop and not self._closed.is_set():
-                frame = self._rewind_and_next()
+            self._read_since = self._clock()
+            try:
+                frame = self._next_frame()
+                if frame is None and self._loop and not self._closed.is_set():
+                    frame = self._rewind_and_next()
+            finally:
+                self._read_since = None
             if frame is None or self._closed.is_set():
                 return None
             if self._spec.kind == "file" and not self._pace(frame, timeout_s):
@@ -883,6 +910,7 @@ class PyAVSource:
             self._container, self._stream = fresh, fresh_stream
             self._packets = fresh.demux(fresh_stream)
             self._pending.clear()
+            self._deadline = ReadDeadline(fresh) if self._use_deadline else None
         fresh_stream.thread_type = "SLICE"
         fresh_stream.codec_context.thread_count = 1
         if old is not None:
@@ -917,6 +945,7 @@ class PyAVSource:
     # -- close ---------------------------------------------------------------
     def _release_locked(self) -> None:
         container, self._container = self._container, None
+        self._deadline = None
         self._stream = None
         self._packets = None
         self._pending.clear()
@@ -930,8 +959,21 @@ class PyAVSource:
         self._closed.set()
         with self._lock:
             if self._in_read:
-                return  # the reading thread closes the container when ffmpeg returns
+                # ends a read blocked in ffmpeg at its next poll (~0.1 s); the reading
+                # thread closes the container when ffmpeg returns
+                if self._deadline is not None:
+                    self._deadline.abort()
+                return
             self._release_locked()
+        WATCH.discard(self)
+
+    def check_deadline(self) -> None:
+        """Called by ``avio.WATCH`` every 0.1 s: makes ffmpeg give up an overdue read."""
+        since, deadline = self._read_since, self._deadline
+        if since is None or deadline is None:
+            return
+        if self._closed.is_set() or self._clock() - since > self._read_timeout_s:
+            deadline.abort()
 
 
 # --------------------------------------------------------------------------- factory

@@ -212,11 +212,15 @@ class CameraWorker:
             return self._target
 
     # ------------------------------------------------------------------ status
+    # The status reads below take no lock: the GUI thread asks every tile's
+    # worker at display rate, and waiting on a lock held by a camera thread
+    # that itself waits for the GIL stalls the GUI (see LatestFrame). Each is
+    # one atomic attribute read; ``state`` reads the state before the frame
+    # time, which is written first when a camera goes LIVE.
     @property
     def state(self) -> CameraState:
-        with self._lock:
-            s = self._state
-            last = self._last_frame_at
+        s = self._state
+        last = self._last_frame_at
         if s is CameraState.LIVE and last is not None and self._clock() - last > self.stale_after_s:
             return CameraState.STALE
         return s
@@ -239,13 +243,11 @@ class CameraWorker:
 
     @property
     def last_error(self) -> str:
-        with self._lock:
-            return self._last_error
+        return self._last_error
 
     def frame_age(self, now: float | None = None) -> float | None:
         """Seconds since the newest frame was captured (worker clock), or None."""
-        with self._lock:
-            last = self._last_frame_at
+        last = self._last_frame_at
         if last is None:
             return None
         return max(0.0, (self._clock() if now is None else now) - last)

@@ -83,4 +83,4 @@ def test_wrong_password_tile_says_authentication_failed(
     qtbot.waitUntil(lambda: tile.state is CameraState.AUTH_FAILED, timeout=15_000)
     assert tile.status_text().startswith("Authentication failed")
     assert secret not in tile.last_error
-    tile.grab()  # paints the failure without error
+    tile.snapshot()  # paints the failure without error

@@ -57,7 +57,7 @@ def test_tile_shows_frame_state_and_age(
     worker.state = CameraState.LIVE
     worker.push((40, 200, 40))  # green picture
     qtbot.waitUntil(lambda: tile.has_live_picture)
-    live = tile.grab().toImage()
+    live = tile.snapshot().toImage()
     centre = live.pixelColor(tile.width() // 2, tile.height() // 2)
     assert centre.green() > 180
     assert centre.red() < 80
@@ -68,7 +68,7 @@ def test_tile_shows_frame_state_and_age(
     worker.state = CameraState.STALE
     worker.captured_at = worker.captured_at - 12  # type: ignore[operator]
     qtbot.waitUntil(lambda: tile.state == CameraState.STALE)
-    stale = tile.grab().toImage()
+    stale = tile.snapshot().toImage()
     dimmed = stale.pixelColor(tile.width() // 4, tile.height() // 3)
     assert dimmed.green() < 140, "a stale picture must be visibly dimmed"
     assert tile.frames_shown == 1
@@ -85,7 +85,7 @@ def test_empty_tile_and_place_camera(qtbot: QtBot, demo_loaded, fake_manager: Fa
     assert wall.camera_ids() == [ids[6], ids[1], ids[5], None]
     assert wall.place_camera(ids[1]) == 1  # already shown: selected, not duplicated
     assert wall.camera_ids().count(ids[1]) == 1
-    img = wall.tiles()[3].grab().toImage()
+    img = wall.tiles()[3].snapshot().toImage()
     assert img.pixelColor(5, 5) != QColor("white")
 
 
@@ -114,15 +114,16 @@ def test_small_tile_uses_sub_stream_and_maximize_switches_without_flash(
     for _ in range(5):
         qtbot.wait(40)
         assert tile.variant == "sub"
-        img = tile.grab().toImage()
+        img = tile.snapshot().toImage()
         assert img.pixelColor(tile.width() // 2, tile.height() // 2).blue() > 150
     main = manager.worker(ids[5], "main")
     main.state = CameraState.LIVE
     main.push((40, 40, 200))  # red picture from the main stream
     qtbot.waitUntil(lambda: tile.variant == "main")
-    qtbot.waitUntil(
-        lambda: tile.grab().toImage().pixelColor(tile.width() // 2, tile.height() // 2).red() > 150
-    )
+    def centre_red() -> int:
+        return tile.snapshot().toImage().pixelColor(tile.width() // 2, tile.height() // 2).red()
+
+    qtbot.waitUntil(lambda: centre_red() > 150)
     assert (ids[5], "sub") not in manager.running_streams()
 
     wall.toggle_maximize(5)  # back to the grid: back to the sub-stream

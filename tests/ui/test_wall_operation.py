@@ -395,7 +395,7 @@ def test_eta_pill_never_covers_the_state_pill(
     w.push((0, 0, 0))
     tile.refresh()
     qtbot.wait(50)
-    img = tile.grab().toImage()
+    img = tile.snapshot().toImage()
     h = img.height()
     # the bottom line's left half must not hold the ETA's white text over the LIVE pill's row:
     # find the ETA text rows (white pixels in the left 40 %) and the LIVE rows (green, right)

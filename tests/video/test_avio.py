@@ -1,0 +1,139 @@
+"""Read deadlines kept from outside PyAV, and ffmpeg's log lines only while opening.
+
+Why: PyAV's own read timeout and its log callback each take the GIL from
+inside ffmpeg, dozens of times per frame; with 64 cameras that starved the
+GUI thread (``video/avio.py`` has the measurements). These tests check that
+what replaced them still keeps every promise of a read timeout -- against a
+real RTSP server behind a proxy that freezes -- and that a blocked read now
+also ends at once when the source is closed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import av
+import av.logging
+import pytest
+
+from rtcc_wall.core.streams import parse_stream_url
+from rtcc_wall.video.avio import ReadDeadline, libav_log_capture
+from rtcc_wall.video.sources import PyAVSource, SourceUnavailable
+from tests.servers.faults import StallProxy
+from tests.servers.fixtures import ClipSet, requires_gst_rtsp
+from tests.servers.rtsp import RtspServer
+
+needs_gst = requires_gst_rtsp()
+
+
+def test_deadline_finds_pyav_timeout_record_and_aborts_a_read(test_clips: ClipSet) -> None:
+    with av.open(str(test_clips.clip_360p), timeout=(5.0, None)) as c:
+        dl = ReadDeadline(c)
+        assert dl.usable
+        packets = c.demux(c.streams.video[0])
+        assert next(packets).size > 0  # reads normally while not armed
+        dl.abort()
+        with pytest.raises(av.error.ExitError):
+            _drain(packets)
+
+
+def _drain(packets: Iterator[av.Packet]) -> None:
+    for _ in range(1000):  # a local file polls the interrupt check on each read
+        next(packets)
+
+
+def test_deadline_is_not_used_where_pyav_keeps_its_own_timeout(test_clips: ClipSet) -> None:
+    with av.open(str(test_clips.clip_360p), timeout=(5.0, 5.0)) as c:
+        assert not ReadDeadline(c).usable  # PyAV's read timeout is in charge
+    with av.open(str(test_clips.clip_360p)) as c:
+        assert not ReadDeadline(c).usable  # no timeouts at all
+    assert not ReadDeadline(object()).usable
+    ReadDeadline(object()).abort()  # does nothing, writes nothing
+
+
+def _source_through(proxy: StallProxy, server: RtspServer, read_timeout_s: float) -> PyAVSource:
+    spec = parse_stream_url(proxy.url_for(server.url("/cam")))
+    src = PyAVSource(spec, transport="tcp", read_timeout_s=read_timeout_s)
+    src.open(5.0)
+    for _ in range(3):
+        assert src.read(read_timeout_s) is not None
+    return src
+
+
+@needs_gst
+def test_frozen_stream_read_gives_up_after_the_read_timeout(
+    rtsp_server_shared: RtspServer, stall_proxy_factory: Callable[[str, int], StallProxy]
+) -> None:
+    proxy = stall_proxy_factory(rtsp_server_shared.host, rtsp_server_shared.port)
+    src = _source_through(proxy, rtsp_server_shared, read_timeout_s=1.5)
+    try:
+        assert av.logging.get_level() is None, "no GIL-taking log callback while frames flow"
+        proxy.stall()
+        t0 = time.monotonic()
+        with pytest.raises(SourceUnavailable, match="read timeout"):
+            _read_until_failure(src, 1.5)
+        took = time.monotonic() - t0
+        assert 1.4 <= took < 3.0, took
+    finally:
+        src.close()
+
+
+def _read_until_failure(src: PyAVSource, timeout_s: float) -> None:
+    for _ in range(100):  # frames already on their way may still come out
+        src.read(timeout_s)
+
+
+@needs_gst
+def test_close_ends_a_blocked_read_at_once(
+    rtsp_server_shared: RtspServer, stall_proxy_factory: Callable[[str, int], StallProxy]
+) -> None:
+    """A camera taken off the wall stops now, not after its read timeout (here 20 s)."""
+    proxy = stall_proxy_factory(rtsp_server_shared.host, rtsp_server_shared.port)
+    src = _source_through(proxy, rtsp_server_shared, read_timeout_s=20.0)
+    proxy.stall()
+    done = threading.Event()
+    result: list[object] = []
+
+    def reader() -> None:
+        try:
+            while True:
+                img = src.read(20.0)
+                if img is None:
+                    break
+        except SourceUnavailable as e:
+            result.append(e)
+        done.set()
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    time.sleep(1.0)  # now blocked inside ffmpeg, waiting for data that will not come
+    assert not done.is_set()
+    t0 = time.monotonic()
+    src.close()
+    assert done.wait(2.0), "close() did not end the blocked read"
+    assert time.monotonic() - t0 < 1.0
+    t.join(2.0)
+
+
+def test_log_capture_is_counted_across_threads() -> None:
+    assert av.logging.get_level() is None
+    with libav_log_capture():
+        assert av.logging.get_level() == av.logging.ERROR
+        with libav_log_capture():
+            pass
+        assert av.logging.get_level() == av.logging.ERROR  # the outer open still needs it
+    assert av.logging.get_level() is None
+
+
+def test_failed_open_still_names_ffmpegs_reason(tmp_path: Path) -> None:
+    """Log lines are on while opening: the reason reaches the message, redacted."""
+    bad = tmp_path / "not-a-video.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\xff" * 4000)
+    src = PyAVSource(parse_stream_url(str(bad)))
+    with pytest.raises(Exception, match="cannot read") as info:
+        src.open(3.0)
+    assert "not-a-video" in str(info.value)
+    assert av.logging.get_level() is None
