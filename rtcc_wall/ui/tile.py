@@ -138,6 +138,7 @@ class CameraTile(QWidget):
         self._dpr = 1.0
         #: (x, y, w, h) in the wall, kept on move and resize (asking Qt costs a GIL round trip)
         self.geometry_in_wall = (0, 0, 0, 0)
+        self.rect_in_wall = QRect()
         self._rect = QRect()
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(QSize(64, 40))
@@ -425,6 +426,7 @@ class CameraTile(QWidget):
     def _note_geometry(self) -> None:
         g = self.geometry()
         self.geometry_in_wall = (g.x(), g.y(), g.width(), g.height())
+        self.rect_in_wall = QRect(g)  # our own copy
         if self._rect.width() != g.width() or self._rect.height() != g.height():
             self._rect = QRect(0, 0, g.width(), g.height())
 

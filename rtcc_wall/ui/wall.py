@@ -464,14 +464,12 @@ class WallWidget(QWidget):
         good). Tiles tell Qt what changed with ``update()`` as usual.
         """
         p = QPainter(self)
-        er = event.rect()
-        x0, y0 = er.x(), er.y()
-        x1, y1 = x0 + er.width(), y0 + er.height()
-        p.fillRect(er, _GAP)
+        region = event.region()  # the tiles that changed, not their bounding box
+        p.fillRect(region.boundingRect(), _GAP)  # clipped to the region by Qt
         for t in self._shown:
-            x, y, w, h = t.geometry_in_wall
-            if x >= x1 or y >= y1 or x + w <= x0 or y + h <= y0:
+            if not region.intersects(t.rect_in_wall):
                 continue
+            x, y, _, _ = t.geometry_in_wall
             p.translate(float(x), float(y))
             t.paint_on(p)
             p.translate(float(-x), float(-y))

@@ -32,7 +32,7 @@ So:
   (correct, only slower with many cameras).
 * ``libav_log_capture()`` installs PyAV's log callback only while a container
   is being opened (when ffmpeg's error line explains a failure best); while
-  frames flow, PyAV's silent callback is in place.
+  frames flow, ffmpeg's own callback drops every line in C (level QUIET).
 """
 
 from __future__ import annotations
@@ -179,4 +179,26 @@ def libav_log_capture() -> Iterator[None]:
         with _capture_lock:
             _capturing -= 1
             if _capturing == 0:
-                av.logging.set_level(None)
+                _silence()
+
+
+#: ffmpeg's AV_LOG_QUIET
+_AV_LOG_QUIET = -8
+
+
+def _silence() -> None:
+    """ffmpeg's own callback at level QUIET: drops every line in C, never takes the GIL.
+
+    Not ``av.logging.set_level(None)``: that also sets PyAV's Python-side
+    threshold to None, and a callback already past its C-side check on another
+    thread would then fail comparing with None and print the raw line (URL
+    and all) to stderr.
+    """
+    av.logging.set_libav_level(_AV_LOG_QUIET)
+    av.logging.restore_default_callback()
+
+
+def log_capture_active() -> bool:
+    """True while some open routes ffmpeg's lines to Python (for tests and diagnostics)."""
+    with _capture_lock:
+        return _capturing > 0

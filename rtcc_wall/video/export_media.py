@@ -78,6 +78,7 @@ from rtcc_wall.video.replay import (
     ReplaySnapshot,
     StreamInfo,
     frame_at,
+    padded_packet,
 )
 from rtcc_wall.video.sources import DisplaySizedSource, SourceError, make_source
 
@@ -322,7 +323,7 @@ def decoded_frames(snap: ReplaySnapshot) -> Iterator[tuple[int, av.VideoFrame]]:
             yield f.pts, f
 
     for i, p in enumerate(snap.packets):
-        packet = av.Packet(p.data)
+        packet = padded_packet(p.data)
         packet.pts = i
         packet.is_keyframe = p.keyframe
         try:

@@ -506,8 +506,20 @@ def _decoder(info: StreamInfo) -> VideoCodecContext:
     return ctx
 
 
+def padded_packet(data: bytes) -> av.Packet:
+    """A packet holding a copy of ``data`` followed by FFmpeg's zeroed input padding.
+
+    Not ``av.Packet(data)``: that points the packet at the bytes object's own
+    memory, without the AV_INPUT_BUFFER_PADDING_SIZE bytes that FFmpeg's
+    decoders may read (and their optimised bitstream readers do) past the end.
+    """
+    packet = av.Packet(len(data))  # av_new_packet: padded, padding zeroed
+    packet.update(data)
+    return packet
+
+
 def _to_packet(index: int, p: ReplayPacket) -> av.Packet:
-    packet = av.Packet(p.data)
+    packet = padded_packet(p.data)
     packet.pts = index  # the decoded frame carries its packet's index back
     if p.keyframe:
         packet.is_keyframe = True

@@ -33,6 +33,7 @@ from rtcc_wall.video.replay import (
     StreamInfo,
     decode_snapshot,
     frame_at,
+    padded_packet,
 )
 from rtcc_wall.video.worker import CameraWorker
 from tests.helpers import stream_camera
@@ -496,3 +497,20 @@ def test_replay_off_keeps_nothing(camera_server: RtspServer) -> None:
         assert m.replay_total_bytes() == 0
     finally:
         assert m.shutdown()
+
+
+def test_decoder_packets_own_a_padded_copy_of_their_bytes() -> None:
+    """Replay and export decode from padded copies, never from the bytes object itself.
+
+    ``av.Packet(data)`` points FFmpeg at the (immutable) bytes object's memory,
+    without the zeroed padding its bitstream readers read past the end: the
+    export dialog crashed about once in 15 runs (heap corruption, SIGSEGV in Qt
+    text drawing afterwards) until replay packets were copied.
+    """
+    data = bytes(range(64))
+    packet = padded_packet(data)
+    assert bytes(packet) == data
+    view = memoryview(packet)
+    view[0] = 255  # the packet's memory is its own
+    assert data[0] == 0
+    assert bytes(padded_packet(b"")) == b""
