@@ -278,7 +278,7 @@ def remux_clip(
                     _check_cancel(cancel)
                     if progress is not None:
                         progress(i / n)
-                packet = av.Packet(data)
+                packet = padded_packet(data)
                 packet.stream = stream
                 packet.time_base = info.time_base
                 packet.pts, packet.dts = stamps[i]
