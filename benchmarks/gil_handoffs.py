@@ -5,8 +5,9 @@ What is measured
     (640x360@15 H.264, one RTSP session each) through the app's own
     ``CameraWorker`` + ``PyAVSource``, shrinking every frame to a 238x133
     tile as the 8x8 wall does. No Qt: a stand-in "GUI" thread wakes every
-    1/60 s, takes every camera's newest frame (as the wall's tick does) and
-    records how late it woke -- the time it waited for the GIL.
+    1/60 s, takes every camera's newest frame (as the wall's tick does), runs
+    ``--gui-ms`` of Python (as painting the wall does) and records how late
+    it woke -- mostly the time it waited for the GIL.
 
     Two modes run back to back in the same process, on the same server:
 
@@ -75,7 +76,9 @@ def _context_switches() -> int:
     return total
 
 
-def run_mode(mode: str, url: str, cameras: int, seconds: float, warmup_s: float) -> Result:
+def run_mode(
+    mode: str, url: str, cameras: int, seconds: float, warmup_s: float, gui_s: float
+) -> Result:
     spec = parse_stream_url(url)
     legacy = mode == "pyav"
 
@@ -105,6 +108,9 @@ def run_mode(mode: str, url: str, cameras: int, seconds: float, warmup_s: float)
             late.append(time.monotonic() - due)
             for w in workers:
                 w.latest.get()
+            busy_until = time.perf_counter() + gui_s
+            while time.perf_counter() < busy_until:
+                pass  # Python work under the GIL, as painting a wall of tiles is
             due += period
             if time.monotonic() > due:
                 due = time.monotonic() + period  # fell behind: no catching up
@@ -141,6 +147,9 @@ def main() -> int:
     ap.add_argument("--cameras", type=int, default=64)
     ap.add_argument("--seconds", type=float, default=20.0, help="measuring time per mode")
     ap.add_argument("--warmup", type=float, default=3.0)
+    ap.add_argument(
+        "--gui-ms", type=float, default=3.0, help="Python work per GUI tick (paint stand-in)"
+    )
     args = ap.parse_args()
     if not gst_rtsp_available():
         print("needs gst-rtsp-server (python3-gi, gir1.2-gst-rtsp-server-1.0): see README")
@@ -151,7 +160,8 @@ def main() -> int:
         try:
             url = server.url("/cam")
             results = [
-                run_mode(m, url, args.cameras, args.seconds, args.warmup) for m in ("pyav", "avio")
+                run_mode(m, url, args.cameras, args.seconds, args.warmup, args.gui_ms / 1e3)
+                for m in ("pyav", "avio")
             ]
         finally:
             server.stop()
