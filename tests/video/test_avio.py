@@ -136,3 +136,22 @@ def test_failed_open_still_names_ffmpegs_reason(tmp_path: Path) -> None:
         src.open(3.0)
     assert "not-a-video" in str(info.value)
     assert not log_capture_active()
+
+
+def test_unrecognised_pyav_layout_falls_back_to_pyavs_read_timeout(
+    test_clips: ClipSet, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A PyAV whose objects are laid out differently still gets a read timeout: its own."""
+    import rtcc_wall.video.avio as avio
+
+    monkeypatch.setattr(avio, "_find_timeout_info", lambda container: None)
+    src = PyAVSource(parse_stream_url(str(test_clips.clip_360p)), loop=True)
+    try:
+        src.open(5.0)
+        assert "cannot keep read deadlines" in caplog.text
+        container = src._container
+        assert container is not None
+        assert container.read_timeout is not None
+        assert src.read(3.0) is not None  # and it plays
+    finally:
+        src.close()
