@@ -283,7 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--source", choices=["rtsp", "file"], default="rtsp")
     ap.add_argument("--ffmpeg-runs", type=int, default=3, help="decodes of each clip, baseline")
     ap.add_argument(
-        "--screenshot", type=Path, default=None, help="PNG of the window halfway (16x720p)"
+        "--screenshot",
+        type=Path,
+        default=None,
+        help="PNG of the window halfway (of 16x720p, or of the one --config)",
     )
     args = ap.parse_args(argv)
     names = list(CONFIGS) if args.config == "both" else [args.config]
@@ -315,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
                     url = server.url("/hd" if name == "16x720p" else "/cam")
                 else:
                     url = clip_for[name].as_uri()
-                shot = args.screenshot if name == "16x720p" else None
+                shot = args.screenshot if name in ("16x720p", args.config) else None
                 print(f"running {name} ({cfg.tiles} tiles, {args.source}) ...", flush=True)
                 results.append(
                     run_config(
@@ -327,8 +330,9 @@ def main(argv: list[str] | None = None) -> int:
                 server.stop()
     print()
     print_table(results)
-    if args.screenshot is not None and "16x720p" in names:
-        print(f"screenshot of the 16-tile wall: {args.screenshot}")
+    if args.screenshot is not None:
+        shown = names[0] if len(names) == 1 else "16x720p"
+        print(f"screenshot of the {shown} wall: {args.screenshot}")
     return 0
 
 
