@@ -563,6 +563,12 @@ class PyAVSource:
       colour conversion. Every returned array is new (the caller owns it).
     * **Files** play at their own pace (frame timestamps) and loop (seek to
       the start, or reopen when the container cannot seek).
+    * **Read timeout without the GIL.** PyAV's own read timeout takes the GIL
+      on every ffmpeg poll (~40 times a frame); with the real ``av.open`` the
+      read deadline is kept from outside instead (``avio.ReadDeadline``, one
+      watch thread for all cameras), and ffmpeg's log lines reach Python only
+      while opening (``avio.libav_log_capture``). An injected ``opener``, or a
+      PyAV whose objects are laid out differently, gets PyAV's timeout.
     * **Packets.** ``on_packet`` (optional; the worker sets it to fill the
       camera's replay ring, ``replay.PacketFeeder``) is called on the reading
       thread with every compressed video packet before it is decoded (its
@@ -571,8 +577,9 @@ class PyAVSource:
       (``bytes(packet)``); an exception in it is logged once and ignored.
 
     ``close()`` from another thread never frees the container while ``read()``
-    is inside ffmpeg; the reading thread closes it when the call returns
-    (within the read timeout at worst). Every message is redacted.
+    is inside ffmpeg: it makes ffmpeg give up at its next poll (~0.1 s; within
+    the read timeout with PyAV's timeout) and the reading thread closes it
+    when the call returns. Every message is redacted.
     """
 
     def __init__(
