@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 _WORD = struct.calcsize("P")
 #: PyAV's "no timeout" value in ``timeout_info.timeout``
 _NO_TIMEOUT = -1.0
+_NO_ATTR = object()
 
 
 def _find_timeout_info(container: object) -> int | None:
@@ -79,9 +80,6 @@ def _find_timeout_info(container: object) -> int | None:
         if timeout == _NO_TIMEOUT:
             found.append(base + off + 2 * _WORD)
     return found[0] if len(found) == 1 else None
-
-
-_NO_ATTR = object()
 
 
 class ReadDeadline:
