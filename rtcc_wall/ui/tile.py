@@ -430,6 +430,11 @@ class CameraTile(QWidget):
         if self._rect.width() != g.width() or self._rect.height() != g.height():
             self._rect = QRect(0, 0, g.width(), g.height())
 
+    @property
+    def local_rect(self) -> QRect:
+        """(0, 0, width, height), kept on resize (the wall clips the tile's painting to it)."""
+        return self._rect
+
     def snapshot(self) -> QPixmap:
         """The tile as it is on screen (the wall paints it; see ``paint_on``)."""
         parent = self.parentWidget()

@@ -466,14 +466,21 @@ class WallWidget(QWidget):
         p = QPainter(self)
         region = event.region()  # the tiles that changed, not their bounding box
         p.fillRect(region.boundingRect(), _GAP)  # clipped to the region by Qt
-        for t in self._shown:
-            if not region.intersects(t.rect_in_wall):
-                continue
-            x, y, _, _ = t.geometry_in_wall
-            p.translate(float(x), float(y))
-            t.paint_on(p)
-            p.translate(float(-x), float(-y))
-        p.end()
+        try:
+            for t in self._shown:
+                if not region.intersects(t.rect_in_wall):
+                    continue
+                p.save()
+                try:
+                    # each tile paints at its own origin, clipped to itself as a widget was
+                    x, y, _, _ = t.geometry_in_wall
+                    p.translate(float(x), float(y))
+                    p.setClipRect(t.local_rect)
+                    t.paint_on(p)
+                finally:
+                    p.restore()
+        finally:
+            p.end()
 
     def showEvent(self, event: object) -> None:  # noqa: N802 - Qt naming
         self._visible = True

@@ -21,8 +21,9 @@ So:
   one from outside: ``DeadlineWatch`` (one thread for all cameras, 10 Hz)
   arms PyAV's own timeout record of a container whose read is overdue, so the
   interrupt callback -- which skips the GIL while no timeout is set -- makes
-  ffmpeg give up with AVERROR_EXIT at its next poll, exactly as PyAV's timeout
-  would. ``close()`` arms it at once, so a blocked read ends within ~0.1 s.
+  ffmpeg give up with AVERROR_EXIT at its next poll. As with PyAV's timeout,
+  the deadline is per packet read (``PyAVSource`` disarms it before each).
+  ``close()`` arms it at once, so a blocked read ends within ~0.1 s.
   PyAV keeps that record (``timeout_info``) inside the container object; its
   place is found by looking for the two fields declared right before it
   (``open_timeout`` and ``read_timeout``, whose object identities are known)
@@ -100,9 +101,9 @@ class ReadDeadline:
     def abort(self) -> None:
         """Arms an already-expired timeout: the next interrupt check returns 1.
 
-        PyAV resets the record before each packet it reads, so an abort that
-        lands between two reads is undone; ``DeadlineWatch`` keeps arming an
-        overdue read until it ends.
+        It stays armed (PyAV resets the record only when a demux generator
+        starts or ends): the reader calls ``disarm`` before each packet read,
+        and ``DeadlineWatch`` arms again while a read stays overdue.
         """
         addr = self._addr
         if addr is None:
@@ -110,6 +111,12 @@ class ReadDeadline:
         # start_time first: while timeout is -1 the callback looks at nothing else
         ctypes.c_double.from_address(addr).value = 0.0
         ctypes.c_double.from_address(addr + 8).value = 0.0
+
+    def disarm(self) -> None:
+        """Back to PyAV's "no timeout" (the interrupt callback returns 0, GIL-free)."""
+        addr = self._addr
+        if addr is not None:
+            ctypes.c_double.from_address(addr + 8).value = _NO_TIMEOUT
 
 
 class _Deadlined(Protocol):
@@ -154,6 +161,19 @@ class DeadlineWatch:
 
 
 WATCH = DeadlineWatch()
+
+#: False once a container's timeout record was not found (a PyAV laid out differently)
+_deadlines_ok = True
+
+
+def deadlines_supported() -> bool:
+    """Whether sources should open without PyAV's read timeout (see ``ReadDeadline``)."""
+    return _deadlines_ok
+
+
+def mark_deadlines_unsupported() -> None:
+    global _deadlines_ok
+    _deadlines_ok = False
 
 _capture_lock = threading.Lock()
 _capturing = 0

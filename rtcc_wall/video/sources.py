@@ -64,6 +64,7 @@ import numpy as np
 from rtcc_wall.core.cameras import Camera
 from rtcc_wall.core.redact import expand_env, redact
 from rtcc_wall.core.streams import StreamSpec
+from rtcc_wall.video import avio
 from rtcc_wall.video.avio import WATCH, ReadDeadline, libav_log_capture
 from rtcc_wall.video.decode import frame_to_display
 from rtcc_wall.video.frames import BGRImage
@@ -622,9 +623,12 @@ class PyAVSource:
         self._hook_failed = False
         # Read deadlines kept from outside (avio.ReadDeadline) instead of PyAV's read
         # timeout, which takes the GIL on every ffmpeg poll; only with the real av.open.
-        self._use_deadline = opener is None
+        self._use_deadline = opener is None and avio.deadlines_supported()
         self._deadline: ReadDeadline | None = None
+        # when the packet read now inside ffmpeg began (None: not in one); with the lock,
+        # the watch never arms a deadline for a read that has already ended
         self._read_since: float | None = None
+        self._deadline_lock = threading.Lock()
         # file pacing
         self._due: float | None = None
         self._prev_time: float | None = None
@@ -734,6 +738,7 @@ class PyAVSource:
                 self.describe(),
             )
             container.close()
+            avio.mark_deadlines_unsupported()  # once for the process, not per camera and open
             self._use_deadline = False
             return self._open_once(target, options, fmt, timeout_s)
         try:
@@ -791,9 +796,18 @@ class PyAVSource:
             self._stream = stream
             self._packets = container.demux(stream)
             self._pending.clear()
-            self._deadline = ReadDeadline(container) if self._use_deadline else None
+            self._deadline = self._new_deadline(container)
         if self._deadline is not None:
             WATCH.add(self)
+
+    def _new_deadline(self, container: InputContainer) -> ReadDeadline | None:
+        """The deadline of a container opened without PyAV's read timeout (checked in open)."""
+        if not self._use_deadline:
+            return None
+        deadline = ReadDeadline(container)
+        if not deadline.usable:  # cannot happen after _open_once's check; never read unbounded
+            raise SourceUnavailable(f"{self.describe()}: read deadline unavailable")
+        return deadline
 
     # -- read ----------------------------------------------------------------
     def read(self, timeout_s: float) -> BGRImage | None:
@@ -808,13 +822,9 @@ class PyAVSource:
                 return None
             self._in_read = True
         try:
-            self._read_since = self._clock()
-            try:
-                frame = self._next_frame()
-                if frame is None and self._loop and not self._closed.is_set():
-                    frame = self._rewind_and_next()
-            finally:
-                self._read_since = None
+            frame = self._next_frame()
+            if frame is None and self._loop and not self._closed.is_set():
+                frame = self._rewind_and_next()
             if frame is None or self._closed.is_set():
                 return None
             if self._spec.kind == "file" and not self._pace(frame, timeout_s):
@@ -824,8 +834,11 @@ class PyAVSource:
         finally:
             with self._lock:
                 self._in_read = False
-                if self._closed.is_set():
+                closed = self._closed.is_set()
+                if closed:
                     self._release_locked()
+            if closed:
+                WATCH.discard(self)
 
     def _next_frame(self) -> av.VideoFrame | None:
         """Demuxes and decodes until a frame comes out; None at the end of the stream."""
@@ -838,6 +851,7 @@ class PyAVSource:
             if self._pending:
                 return self._pending.popleft()
             t0 = self._clock()
+            self._packet_read_starts(t0)
             try:
                 packet = next(packets)
             except StopIteration:
@@ -852,6 +866,8 @@ class PyAVSource:
                 raise SourceUnavailable(
                     f"{self.describe()}: read failed: {_av_reason(e)}"
                 ) from None
+            finally:
+                self._packet_read_ended()
             if live and self._clock() - t0 >= 0.98 * self._read_timeout_s:
                 # The read timed out, and ffmpeg's RTP depacketizer handed out the frame it
                 # was still holding (measured through a freezing proxy: the last frame from
@@ -917,7 +933,7 @@ class PyAVSource:
             self._container, self._stream = fresh, fresh_stream
             self._packets = fresh.demux(fresh_stream)
             self._pending.clear()
-            self._deadline = ReadDeadline(fresh) if self._use_deadline else None
+            self._deadline = self._new_deadline(fresh)
         fresh_stream.thread_type = "SLICE"
         fresh_stream.codec_context.thread_count = 1
         if old is not None:
@@ -974,13 +990,30 @@ class PyAVSource:
             self._release_locked()
         WATCH.discard(self)
 
+    def _packet_read_starts(self, now: float) -> None:
+        deadline = self._deadline
+        with self._deadline_lock:
+            self._read_since = now
+            if deadline is not None and not self._closed.is_set():
+                deadline.disarm()  # an abort meant for an earlier read ends here
+
+    def _packet_read_ended(self) -> None:
+        with self._deadline_lock:
+            self._read_since = None
+
     def check_deadline(self) -> None:
-        """Called by ``avio.WATCH`` every 0.1 s: makes ffmpeg give up an overdue read."""
-        since, deadline = self._read_since, self._deadline
-        if since is None or deadline is None:
-            return
-        if self._closed.is_set() or self._clock() - since > self._read_timeout_s:
-            deadline.abort()
+        """Called by ``avio.WATCH`` every 0.1 s: makes ffmpeg give up an overdue packet read.
+
+        Like PyAV's own read timeout, the deadline is per packet read: a stream
+        whose first picture waits for a key frame several seconds away is not
+        a stream that stopped.
+        """
+        with self._deadline_lock:
+            since, deadline = self._read_since, self._deadline
+            if since is None or deadline is None:
+                return
+            if self._closed.is_set() or self._clock() - since > self._read_timeout_s:
+                deadline.abort()
 
 
 # --------------------------------------------------------------------------- factory
