@@ -183,3 +183,29 @@ def test_unrecognised_pyav_layout_falls_back_to_pyavs_read_timeout(
         assert again.read(3.0) is not None
     finally:
         again.close()
+
+
+def test_time_outside_ffmpeg_is_not_a_read_timeout(test_clips: ClipSet) -> None:
+    """The deadline covers each packet read inside ffmpeg, as PyAV's timeout did.
+
+    A slow moment between packets (here the packet hook that fills the replay
+    ring stalls 1.6 s, longer than the 1 s read timeout) is not a dead stream:
+    the next reads must go on, not fail with "read timeout".
+    """
+    calls = 0
+
+    def slow_hook(packet: av.Packet) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            time.sleep(1.6)
+
+    src = PyAVSource(parse_stream_url(str(test_clips.clip_360p)), read_timeout_s=1.0)
+    src.on_packet = slow_hook
+    try:
+        src.open(5.0)
+        for _ in range(6):
+            assert src.read(1.0) is not None
+    finally:
+        src.close()
+    assert calls >= 6
