@@ -136,10 +136,11 @@ class CameraTile(QWidget):
         # asked of Qt on show and resize, not on every paint
         self._font_cache: tuple[int, QFont, str] | None = None
         self._dpr = 1.0
-        #: (x, y, w, h) in the wall, kept on move and resize (asking Qt costs a GIL round trip)
-        self.geometry_in_wall = (0, 0, 0, 0)
+        # kept on move and resize for the wall's paintEvent (asking Qt costs a GIL round trip):
+        #: the tile's top left in the wall, and its rectangle there
+        self.origin_in_wall = (0.0, 0.0)
         self.rect_in_wall = QRect()
-        self._rect = QRect()
+        self._rect = QRect()  # (0, 0, width, height)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(QSize(64, 40))
         # the wall paints the tile (paint_on); the tile itself draws nothing
@@ -425,10 +426,9 @@ class CameraTile(QWidget):
 
     def _note_geometry(self) -> None:
         g = self.geometry()
-        self.geometry_in_wall = (g.x(), g.y(), g.width(), g.height())
+        self.origin_in_wall = (float(g.x()), float(g.y()))
         self.rect_in_wall = QRect(g)  # our own copy
-        if self._rect.width() != g.width() or self._rect.height() != g.height():
-            self._rect = QRect(0, 0, g.width(), g.height())
+        self._rect = QRect(0, 0, g.width(), g.height())
 
     @property
     def local_rect(self) -> QRect:

@@ -473,8 +473,7 @@ class WallWidget(QWidget):
                 p.save()
                 try:
                     # each tile paints at its own origin, clipped to itself as a widget was
-                    x, y, _, _ = t.geometry_in_wall
-                    p.translate(float(x), float(y))
+                    p.translate(*t.origin_in_wall)
                     p.setClipRect(t.local_rect)
                     t.paint_on(p)
                 finally:
