@@ -827,10 +827,13 @@ class PyAVSource:
                 frame = self._rewind_and_next()
             if frame is None or self._closed.is_set():
                 return None
+            # Shrink while the decoder's picture is still in this core's cache, then wait
+            # for a file frame's due time (converting after the wait cost 2x more here).
+            self._source_size = (int(frame.width), int(frame.height))
+            picture = frame_to_display(frame, self.display_box)
             if self._spec.kind == "file" and not self._pace(frame, timeout_s):
                 return None
-            self._source_size = (int(frame.width), int(frame.height))
-            return frame_to_display(frame, self.display_box)
+            return picture
         finally:
             with self._lock:
                 self._in_read = False
