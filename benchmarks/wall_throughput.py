@@ -24,7 +24,11 @@ What is measured
       on the same clip, measured in the same run (children's rusage). For
       RTSP sources it also prints the ratio to ffmpeg reading the same RTSP
       stream (250 frames, after the wall ran), which pays for receiving the
-      stream as the app does; the target is against the clip.
+      stream as the app does; the target is against the clip. "of it GUI"
+      is the GUI thread's share (``time.thread_time()``) per shown frame.
+
+    "Every offered frame shown" means: none dropped, and shown = offered up
+    to the frames in flight at the window's edges (one per tile at most).
 
     Targets from the issue are printed next to the results, not asserted:
     every offered frame shown, CPU ratio <= 1.5.
@@ -91,6 +95,8 @@ class Result:
     shown: int
     dropped: int
     cpu_s: float
+    #: of that, the GUI thread's (painting, polling the tiles)
+    gui_cpu_s: float
     ffmpeg_cpu_per_frame_s: float
     #: the same, ffmpeg reading the RTSP stream the tiles read (None for file sources)
     ffmpeg_stream_cpu_per_frame_s: float | None
@@ -100,6 +106,17 @@ class Result:
     @property
     def cpu_per_shown_ms(self) -> float:
         return self.cpu_s / self.shown * 1e3 if self.shown else float("nan")
+
+    @property
+    def gui_per_shown_ms(self) -> float:
+        return self.gui_cpu_s / self.shown * 1e3 if self.shown else float("nan")
+
+    @property
+    def every_frame_shown(self) -> bool:
+        """No frame overwritten unseen, and shown = offered up to the frames in flight at
+        the window's edges (each tile's slot holds at most one: published before the
+        window and shown in it, or published at its end and shown just after)."""
+        return self.dropped == 0 and abs(self.shown - self.offered) <= self.config.tiles
 
     @property
     def cpu_ratio(self) -> float:
@@ -160,13 +177,14 @@ def run_config(
     workers = [manager.worker(cid) for cid in ids]
     live = [w for w in workers if w is not None]
 
-    def snapshot() -> tuple[int, int, int, float, float]:
+    def snapshot() -> tuple[int, int, int, float, float, float]:
         return (
             sum(w.latest.published for w in live),
             sum(t.frames_shown for t in tiles),
             sum(w.latest.dropped for w in live),
             time.process_time(),
             time.monotonic(),
+            time.thread_time(),  # this is the GUI thread
         )
 
     grabs: list[QImage] = []
@@ -199,6 +217,7 @@ def run_config(
         shown=b[1] - a[1],
         dropped=b[2] - a[2],
         cpu_s=b[3] - a[3],
+        gui_cpu_s=b[5] - a[5],
         ffmpeg_cpu_per_frame_s=ffmpeg_per_frame,
         ffmpeg_stream_cpu_per_frame_s=(
             ffmpeg_stream_cpu_per_frame(url) if source == "rtsp" else None
@@ -240,8 +259,8 @@ def _as_array(img: QImage) -> np.ndarray:
 def print_table(results: list[Result]) -> None:
     head = (
         f"{'config':<8} {'src':<4} {'tile':>7} {'live':>5} {'offered/s':>9} {'shown/s':>8} "
-        f"{'shown %':>7} {'dropped':>7} {'CPU %':>6} {'CPU ms/fr':>9} {'ffmpeg ms/fr':>12} "
-        f"{'ratio':>6}"
+        f"{'shown %':>7} {'dropped':>7} {'CPU %':>6} {'CPU ms/fr':>9} {'of it GUI':>9} "
+        f"{'ffmpeg ms/fr':>12} {'ratio':>6}"
     )
     print(head)
     print("-" * len(head))
@@ -252,14 +271,15 @@ def print_table(results: list[Result]) -> None:
             f"{r.config.name:<8} {r.source:<4} {r.tile_size[0]:>3}x{r.tile_size[1]:<3} "
             f"{r.live_tiles:>2}/{r.config.tiles:<2} {r.offered / s:>9.1f} {r.shown / s:>8.1f} "
             f"{shown_pct:>6.1f}% {r.dropped:>7d} {100 * r.cpu_s / s:>5.0f}% "
-            f"{r.cpu_per_shown_ms:>9.3f} {r.ffmpeg_cpu_per_frame_s * 1e3:>12.3f} "
+            f"{r.cpu_per_shown_ms:>9.3f} {r.gui_per_shown_ms:>9.3f} "
+            f"{r.ffmpeg_cpu_per_frame_s * 1e3:>12.3f} "
             f"{r.cpu_ratio:>6.2f}"
         )
     print()
     print(f"targets (not asserted): every offered frame shown; CPU ratio <= {TARGET_CPU_RATIO}")
     for r in results:
         nominal = r.config.tiles * r.config.fps
-        every = r.shown >= r.offered and r.dropped == 0
+        every = r.every_frame_shown
         print(
             f"  {r.config.name}: measured {r.seconds:.1f} s after {r.startup_s:.1f} s to all-live; "
             f"nominal {nominal} frames/s; shown {r.shown} of {r.offered} offered "

@@ -57,6 +57,26 @@ _DIM = QColor(0, 0, 0, 150)
 _HATCH = QBrush(QColor(255, 140, 26, 60), Qt.BrushStyle.BDiagPattern)
 _WHITE = QColor("white")
 
+#: (target, source) rectangles of a cached overlay picture worth drawing
+_Parts = tuple[tuple[QRectF, QRectF], ...]
+
+
+def _overlay_parts(w: int, h: int, top: int, bottom: int, edge: int, dpr: float) -> _Parts:
+    """The strips of a w x h overlay that hold something: rows [0, top) and [bottom, h),
+    and ``edge`` columns on each side between them (the border). Sources in device pixels.
+    """
+    top = max(0, min(h, max(top, edge)))
+    bottom = max(top, min(h, bottom, h - edge))
+    strips = [(0, 0, w, top), (0, bottom, w, h - bottom)]
+    if edge > 0 and bottom > top:
+        side = min(edge, w)
+        strips += [(0, top, side, bottom - top), (w - side, top, side, bottom - top)]
+    return tuple(
+        (QRectF(x, y, sw, sh), QRectF(x * dpr, y * dpr, sw * dpr, sh * dpr))
+        for x, y, sw, sh in strips
+        if sw > 0 and sh > 0
+    )
+
 #: Without a new picture, a tile repaints this often (its frame age keeps counting).
 AGE_REPAINT_S = 0.25
 
@@ -113,6 +133,8 @@ class CameraTile(QWidget):
         self._deny_message = ""
         #: camera id -> a warning to show (e.g. "UNMASKED until 14:05"), or None
         self.mask_note: Callable[[str], str | None] | None = None
+        #: called when the tile moved or changed size (the wall keeps its gaps)
+        self.on_geometry: Callable[[], None] | None = None
         self.substream_below_px = substream_below_px
         self._camera: Camera | None = None
         self._worker: CameraWorker | None = None
@@ -131,8 +153,11 @@ class CameraTile(QWidget):
         self.wall_key: str | None = None
         self._press_pos: QPoint | None = None
         self._drop_hover = False
-        self._overlay_cache: tuple[tuple[object, ...], QPixmap] | None = None
-        self._picture_rect_cache: tuple[tuple[int, int, int, int], QRect] | None = None
+        self._overlay_cache: tuple[tuple[object, ...], QPixmap, _Parts] | None = None
+        #: (picture w, h, tile w, h) -> where the picture goes, and the bars around it
+        self._picture_rect_cache: (
+            tuple[tuple[int, int, int, int], QRect, tuple[QRect, ...]] | None
+        ) = None
         # asked of Qt on show and resize, not on every paint
         self._font_cache: tuple[int, QFont, str] | None = None
         self._dpr = 1.0
@@ -429,6 +454,8 @@ class CameraTile(QWidget):
         self.origin_in_wall = (float(g.x()), float(g.y()))
         self.rect_in_wall = QRect(g)  # our own copy
         self._rect = QRect(0, 0, g.width(), g.height())
+        if self.on_geometry is not None:
+            self.on_geometry()
 
     @property
     def local_rect(self) -> QRect:
@@ -449,19 +476,31 @@ class CameraTile(QWidget):
         delivers to Python has to win the GIL from the camera threads first,
         and with 64 tiles that was up to ~1000 waits a second; the wall paints
         all the tiles that changed in one paintEvent per display tick.
+
+        Every pixel is painted once where possible (the wall does not fill
+        under a tile): the picture, the background only around it, and the
+        overlay only where it has something (measured on a 16 x 720p wall:
+        filling and blending whole tiles cost ~0.1 ms of CPU per frame shown).
         """
         r = self._rect
-        p.fillRect(r, _TILE_BG)
         if self._camera is None:
+            p.fillRect(r, _TILE_BG)
             self._paint_empty(p, r)
             self._paint_border(p, r)
         else:
             self._paint_picture(p, r)
-            p.drawPixmap(0, 0, self._overlay_layer(r))
+            pm, parts = self._overlay_layer(r)
+            for target, source in parts:
+                p.drawPixmap(target, pm, source)
             self._paint_state_pill(p, r)
 
-    def _overlay_layer(self, r: QRect) -> QPixmap:
-        """The name bar, pills and border as one cached transparent picture.
+    def _overlay_layer(self, r: QRect) -> tuple[QPixmap, _Parts]:
+        """The name bar, pills and border as one cached transparent picture, and its parts.
+
+        The parts are the strips that have something in them (the top bar, the
+        bottom strip with the ETA pill, the left and right border): each a
+        (target, source) pair for ``drawPixmap``, so the transparent middle of
+        the tile is never blended.
 
         A live tile repaints for every new frame while its overlay rarely
         changes; the frame age, which does change, is a separate small pill
@@ -480,21 +519,24 @@ class CameraTile(QWidget):
             self.mask_note(cam.id) if self.mask_note is not None else None,
             self._state, self._variant, self._overlay_font(r)[1],
         )  # fmt: skip
-        if self._overlay_cache is not None and self._overlay_cache[0] == key:
-            return self._overlay_cache[1]
+        cached = self._overlay_cache
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2]
         dpr = self._dpr
         pm = QPixmap(round(r.width() * dpr), round(r.height() * dpr))
         pm.setDevicePixelRatio(dpr)
         pm.fill(Qt.GlobalColor.transparent)
         q = QPainter(pm)
         q.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        self._paint_overlay(q, r)
-        self._paint_border(q, r)
+        top, bottom = self._paint_overlay(q, r)
+        edge = self._paint_border(q, r)
         q.end()
-        self._overlay_cache = (key, pm)
-        return pm
+        parts = _overlay_parts(r.width(), r.height(), top, bottom, edge, dpr)
+        self._overlay_cache = (key, pm, parts)
+        return pm, parts
 
-    def _paint_border(self, p: QPainter, r: QRect) -> None:
+    def _paint_border(self, p: QPainter, r: QRect) -> int:
+        """The tile's frame; returns how far in from the edge it reaches, in pixels."""
         pen_color = QColor(theme.ACCENT) if self._selected else QColor(theme.BORDER)
         if self._highlight:
             pen_color = theme.INCIDENT
@@ -504,6 +546,7 @@ class CameraTile(QWidget):
         p.setPen(QPen(pen_color, width))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRect(r.adjusted(0, 0, -1, -1))
+        return width // 2 + 1  # a wide pen straddles the line
 
     # --- painting ----------------------------------------------------------
     def _paint_empty(self, p: QPainter, r: QRect) -> None:
@@ -529,11 +572,15 @@ class CameraTile(QWidget):
         return _STATE_TEXT.get(st, st.label)
 
     def _paint_picture(self, p: QPainter, r: QRect) -> None:
+        """The picture, and the background around it (not under it: painted once)."""
         if self._image is None:
+            p.fillRect(r, _TILE_BG)
             self._paint_status(p, r, self.status_text() or "Waiting for a picture …")
             return
         img = self._image.image
-        target = self._picture_rect(self._image.frame.image.shape, r)
+        target, bars = self._picture_rect(self._image.frame.image.shape, r)
+        for bar in bars:
+            p.fillRect(bar, _TILE_BG)
         p.drawImage(target, img)
         if self._state != CameraState.LIVE:
             # Never show an old picture as if it were live.
@@ -541,8 +588,9 @@ class CameraTile(QWidget):
             p.fillRect(target, _HATCH)
             self._paint_status(p, target, self.status_text())
 
-    def _picture_rect(self, shape: tuple[int, ...], r: QRect) -> QRect:
-        """Where a picture of ``shape`` goes: centred, 1:1 when it (nearly) fills the tile.
+    def _picture_rect(self, shape: tuple[int, ...], r: QRect) -> tuple[QRect, tuple[QRect, ...]]:
+        """Where a picture of ``shape`` goes (centred, 1:1 when it nearly fills the tile),
+        and the bars of the tile it leaves uncovered.
 
         Worked out in Python and cached per (picture, tile) size: each Qt call
         made from Python retakes the GIL, which camera threads keep busy.
@@ -552,15 +600,26 @@ class CameraTile(QWidget):
         key = (iw, ih, rw, rh)
         cached = self._picture_rect_cache
         if cached is not None and cached[0] == key:
-            return cached[1]
+            return cached[1], cached[2]
         if iw <= rw and ih <= rh and (rw - iw < 8 or rh - ih < 8):
             w, h = iw, ih  # the worker already scaled the frame to this tile
         else:
             scale = min(rw / max(iw, 1), rh / max(ih, 1))
             w, h = max(1, round(iw * scale)), max(1, round(ih * scale))
-        target = QRect((rw - w) // 2, (rh - h) // 2, w, h)
-        self._picture_rect_cache = (key, target)
-        return target
+        x, y = (rw - w) // 2, (rh - h) // 2
+        target = QRect(x, y, w, h)
+        bars = tuple(
+            QRect(*b)
+            for b in (
+                (0, 0, rw, y),  # above
+                (0, y + h, rw, rh - y - h),  # below
+                (0, y, x, h),  # left
+                (x + w, y, rw - x - w, h),  # right
+            )
+            if b[2] > 0 and b[3] > 0
+        )
+        self._picture_rect_cache = (key, target, bars)
+        return target, bars
 
     def _paint_status(self, p: QPainter, r: QRect, text: str) -> None:
         """The state in words, centred, with the camera's last error underneath."""
@@ -598,7 +657,8 @@ class CameraTile(QWidget):
         w = self._worker
         return redact(getattr(w, "last_error", "") or "") if w is not None else ""
 
-    def _paint_overlay(self, p: QPainter, r: QRect) -> None:
+    def _paint_overlay(self, p: QPainter, r: QRect) -> tuple[int, int]:
+        """Paints the name bar and pills; returns (end of the top part, start of the bottom)."""
         cam = self._camera
         assert cam is not None
         p.setFont(self._overlay_font(r)[0])
@@ -624,6 +684,7 @@ class CameraTile(QWidget):
         # the state pill (bottom right) is drawn per paint by _paint_state_pill; the ETA
         # pill avoids its widest form, so this layer does not depend on the frame age
         tw = fm.horizontalAdvance(self._pill_text("88.8 s")) + 12
+        top, bottom = bar_h, r.height()
         if self._window is not None:
             w0, w1 = (t.astimezone() for t in self._window)
             eta = f"ETA {w0:%H:%M:%S}–{w1:%H:%M:%S}"
@@ -632,6 +693,7 @@ class CameraTile(QWidget):
             if 4 + ew > r.width() - tw - 8:  # a narrow tile: one line higher
                 y -= bar_h + 3
             eta_rect = QRectF(4, y, ew, bar_h)
+            bottom = y
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(theme.INCIDENT if self._highlight else QColor(0, 0, 0, 175))
             p.drawRoundedRect(eta_rect, 4, 4)
@@ -641,11 +703,13 @@ class CameraTile(QWidget):
         if note:
             nw = fm.horizontalAdvance(note) + 12
             note_rect = QRectF(r.width() - nw - 4, bar_h + 4, nw, bar_h)
+            top = 2 * bar_h + 5
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(theme.INCIDENT)
             p.drawRoundedRect(note_rect, 4, 4)
             p.setPen(QColor("white"))
             p.drawText(note_rect, Qt.AlignmentFlag.AlignCenter, note)
+        return top, bottom
 
     def _pill_text(self, age: str) -> str:
         text = f"● {self._state.label}  {age}"

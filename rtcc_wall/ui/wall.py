@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import cast
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtCore import QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QRegion, QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from rtcc_wall.core.cameras import Camera
@@ -79,6 +80,8 @@ class WallWidget(QWidget):
         self._tour_paused = False
         self._windows: dict[str, tuple[dt.datetime, dt.datetime]] = {}
         self._shown: list[CameraTile] = []
+        #: the wall's area not covered by a shown tile; None: work it out at the next paint
+        self._gaps: QRegion | None = None
         self._visible = False
         self._tour_timer = QTimer(self)
         self._tour_timer.timeout.connect(self._tour_step)
@@ -370,6 +373,7 @@ class WallWidget(QWidget):
             t.hide()
             t.wall_key = self.key
             t.mask_note = self._mask_note
+            t.on_geometry = self._forget_gaps
             t.double_clicked.connect(self._toggle_maximize)
             t.clicked.connect(self._select)
             t.menu_requested.connect(self.tile_menu_requested)
@@ -446,6 +450,14 @@ class WallWidget(QWidget):
         for t in shown:
             t.show()
         self._shown = shown
+        self._gaps = None
+
+    def _forget_gaps(self) -> None:
+        self._gaps = None
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt naming
+        self._gaps = None
+        super().resizeEvent(event)
 
     def _tick(self) -> None:
         # a Python list, not isVisible(): every Qt call retakes the GIL (see tile.py)
@@ -465,7 +477,15 @@ class WallWidget(QWidget):
         """
         p = QPainter(self)
         region = event.region()  # the tiles that changed, not their bounding box
-        p.fillRect(region.boundingRect(), _GAP)  # clipped to the region by Qt
+        gaps = self._gaps
+        if gaps is None:
+            gaps = QRegion(self.rect())
+            for t in self._shown:
+                gaps -= QRegion(t.rect_in_wall)
+            self._gaps = gaps
+        # only the gaps: a tile paints all of its own pixels (filling under it cost CPU)
+        for r in cast("Iterable[QRect]", region.intersected(gaps)):  # QRegion iterates its rects
+            p.fillRect(r, _GAP)
         try:
             for t in self._shown:
                 if not region.intersects(t.rect_in_wall):

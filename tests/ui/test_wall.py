@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+
+import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
 from rtcc_wall.core.cameras import CameraState
+from rtcc_wall.ui import theme
+from rtcc_wall.ui.tile import CameraTile
 from rtcc_wall.ui.wall import WallWidget
-from tests.ui.conftest import FakeManager
+from rtcc_wall.video.frames import Frame
+from tests.ui.conftest import FakeManager, FakeWorker
 
 
 def _wall(qtbot: QtBot, demo_loaded, fake_manager: FakeManager, layout: str = "2x2") -> WallWidget:  # type: ignore[no-untyped-def]
@@ -18,6 +25,19 @@ def _wall(qtbot: QtBot, demo_loaded, fake_manager: FakeManager, layout: str = "2
     w.show()
     qtbot.waitExposed(w)
     return w
+
+
+def _one_camera(  # type: ignore[no-untyped-def]
+    qtbot: QtBot, demo_loaded, fake_manager: FakeManager, layout: str
+) -> tuple[WallWidget, CameraTile, FakeWorker]:
+    """A wall with the first demo camera on its first tile, which asked for frames of its size."""
+    wall = _wall(qtbot, demo_loaded, fake_manager, layout)
+    cid = next(iter(demo_loaded.cameras))
+    wall.set_cameras([cid])
+    tile = wall.tiles()[0]
+    worker = fake_manager.worker(cid)
+    qtbot.waitUntil(lambda: worker.target == (tile.width(), tile.height()))
+    return wall, tile, worker
 
 
 def test_layouts_show_n_by_n_tiles(qtbot: QtBot, demo_loaded, fake_manager: FakeManager) -> None:  # type: ignore[no-untyped-def]
@@ -47,13 +67,7 @@ def test_double_click_maximizes_and_back(
 def test_tile_shows_frame_state_and_age(
     qtbot: QtBot, demo_loaded, fake_manager: FakeManager
 ) -> None:  # type: ignore[no-untyped-def]
-    wall = _wall(qtbot, demo_loaded, fake_manager, "1x1")
-    cid = next(iter(demo_loaded.cameras))
-    wall.set_cameras([cid])
-    tile = wall.tiles()[0]
-    worker = fake_manager.worker(cid)
-    # the tile asked its worker for frames of its own size
-    qtbot.waitUntil(lambda: worker.target == (tile.width(), tile.height()))
+    _wall_, tile, worker = _one_camera(qtbot, demo_loaded, fake_manager, "1x1")
     worker.state = CameraState.LIVE
     worker.push((40, 200, 40))  # green picture
     qtbot.waitUntil(lambda: tile.has_live_picture)
@@ -130,3 +144,79 @@ def test_small_tile_uses_sub_stream_and_maximize_switches_without_flash(
     qtbot.waitUntil(lambda: (ids[5], "sub") in manager.running_streams())
     sub.push((200, 40, 40))
     qtbot.waitUntil(lambda: tile.variant == "sub")
+
+
+def _picture(worker: FakeWorker, w: int, h: int, bgr: tuple[int, int, int]) -> None:
+    img = np.empty((h, w, 4), dtype=np.uint8)
+    img[:, :] = (*bgr, 255)
+    worker.seq += 1
+    worker.captured_at = time.monotonic()
+    worker.latest.publish(
+        Frame(img, worker.seq, worker.captured_at, dt.datetime.now(dt.UTC), (w, h))
+    )
+
+
+def test_every_pixel_painted_bars_and_gaps(
+    qtbot: QtBot, demo_loaded, fake_manager: FakeManager
+) -> None:  # type: ignore[no-untyped-def]
+    """The wall fills only its gaps and each tile only the bars around its picture:
+    nothing may be left unpainted (the wall is opaque: old pixels would stay)."""
+    wall, tile, worker = _one_camera(qtbot, demo_loaded, fake_manager, "2x2")
+    worker.state = CameraState.LIVE
+    # shown 1:1 (nearly the tile's height), centred: bars on all four sides
+    pw, ph = tile.width() - 100, tile.height() - 4
+    _picture(worker, pw, ph, (40, 200, 40))
+    qtbot.waitUntil(lambda: tile.has_live_picture)
+    for layout in ("2x2", "3x3", "2x2"):  # the gaps move with the layout
+        wall.set_layout(layout)
+        cols = int(layout[0])
+        qtbot.waitUntil(lambda c=cols: abs(tile.width() - (800 - 2 * (c - 1)) / c) < 2)
+        assert tile.rect_in_wall == tile.geometry()
+        img = wall.grab().toImage()
+        g = tile.geometry()
+        mid_y = g.y() + g.height() // 2
+        bg, gap = QColor("#07090c"), QColor(theme.BG)
+        assert img.pixelColor(g.x() + 6, mid_y) == bg, "left bar"
+        assert img.pixelColor(g.right() - 6, mid_y) == bg, "right bar"
+        # (3x3: the picture is shrunk to fit, no bar below; its bottom row is the border)
+        if layout == "2x2":
+            assert img.pixelColor(g.x() + g.width() // 2, g.bottom() - 1) == bg, "bar below"
+        assert img.pixelColor(g.x() + g.width() // 2, mid_y).green() > 180, "picture"
+        right_gap = g.right() + 1  # the grid's 2 px spacing
+        assert img.pixelColor(right_gap, mid_y) == gap
+        assert img.pixelColor(g.x() + g.width() // 2, g.bottom() + 1) == gap
+        # an empty tile is all painted too
+        other = wall.tiles()[1].geometry()
+        assert img.pixelColor(other.x() + 6, other.y() + other.height() // 2) == bg
+
+
+def test_overlay_drawn_only_where_it_has_something(
+    qtbot: QtBot, demo_loaded, fake_manager: FakeManager
+) -> None:  # type: ignore[no-untyped-def]
+    """Every visible pixel of the cached overlay lies in the parts drawn; the parts are small."""
+    _wall_, tile, _worker = _one_camera(qtbot, demo_loaded, fake_manager, "2x2")
+    now = dt.datetime.now(dt.UTC)
+    cases = [
+        {},
+        {"window": (now - dt.timedelta(seconds=5), now + dt.timedelta(seconds=60))},
+        {"note": "MASK LIFTED", "selected": True},
+        {"window": (now, now + dt.timedelta(seconds=30)), "note": "MASK LIFTED"},
+    ]
+    for case in cases:
+        tile.set_window(case.get("window"))  # type: ignore[arg-type]
+        note = case.get("note")
+        tile.mask_note = lambda _cid, n=note: n  # type: ignore[misc]
+        tile.set_selected(bool(case.get("selected")))
+        pm, parts = tile._overlay_layer(tile.local_rect)
+        img = pm.toImage().convertToFormat(QImage.Format.Format_ARGB32)
+        alpha = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), -1, 4)[
+            :, : img.width(), 3
+        ]
+        covered = np.zeros_like(alpha, dtype=bool)
+        for _target, source in parts:
+            s = source.toAlignedRect()
+            covered[s.top() : s.bottom() + 1, s.left() : s.right() + 1] = True
+        outside = np.argwhere((alpha > 0) & ~covered)
+        assert outside.size == 0, f"{case}: overlay pixels left out, e.g. {outside[:3].tolist()}"
+        assert alpha.any(), case
+        assert covered.mean() < 0.45, f"{case}: parts cover {covered.mean():.0%} of the tile"
