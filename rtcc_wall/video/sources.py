@@ -782,6 +782,10 @@ class PyAVSource:
         stream.thread_type = "SLICE"
         cc = stream.codec_context
         cc.thread_count = 1
+        # Left at ffmpeg's defaults on purpose: no "showall"/"output_corrupt", so a
+        # stream joined mid-GOP yields no picture until its next key frame (P-frames
+        # whose references never came would decode to smeared garbage). Packets keep
+        # coming meanwhile, so the read deadline does not fire (test_faults: mid-GOP).
         self._codec = cc.name
         rate = stream.average_rate or stream.guessed_rate
         fps = float(rate) if rate else 0.0

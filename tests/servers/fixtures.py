@@ -65,19 +65,24 @@ class ClipSet:
     clip_360p: Path  # 640x360 @ 15 fps, 10 s, keyframe every 1 s
     clip_720p: Path  # 1280x720 @ 25 fps, 10 s
     clip_sub: Path  # 320x180 @ 15 fps, 10 s: a camera's sub-stream
+    clip_long_gop: Path  # 640x360 @ 15 fps, 12 s, a key frame every 4 s (at 0, 4, 8 s)
     truncated_mp4: Path  # clip_360p cut at half its bytes (moov at the front: half plays)
     garbage_file: Path  # random bytes named .mp4
 
 
-def _ffmpeg_clip(path: Path, width: int, height: int, fps: int, seconds: int) -> list[str]:
-    """An H.264 clip that a live camera could have sent: no B-frames, short GOP."""
+def _ffmpeg_clip(
+    path: Path, width: int, height: int, fps: int, seconds: int, gop: int | None = None
+) -> list[str]:
+    """An H.264 clip that a live camera could have sent: no B-frames, a key frame every
+    ``gop`` frames (default: every second)."""
     return [
         "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
         "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate={fps}",
         "-t", str(seconds), "-an",
         "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
         "-profile:v", "baseline" if width * height <= 640 * 360 else "main",
-        "-pix_fmt", "yuv420p", "-g", str(fps), "-keyint_min", str(fps), "-sc_threshold", "0",
+        "-pix_fmt", "yuv420p", "-g", str(gop or fps), "-keyint_min", str(gop or fps),
+        "-sc_threshold", "0",
         "-bf", "0", "-crf", "28", "-movflags", "+faststart",
         str(path),
     ]  # fmt: skip
@@ -91,6 +96,7 @@ def make_clips(directory: Path) -> ClipSet:
         clip_360p=directory / "clip_360p.mp4",
         clip_720p=directory / "clip_720p.mp4",
         clip_sub=directory / "clip_sub.mp4",
+        clip_long_gop=directory / "clip_long_gop.mp4",
         truncated_mp4=directory / "truncated.mp4",
         garbage_file=directory / "garbage.mp4",
     )
@@ -98,6 +104,9 @@ def make_clips(directory: Path) -> ClipSet:
         subprocess.Popen(_ffmpeg_clip(clips.clip_360p, 640, 360, 15, 10), stderr=subprocess.PIPE),
         subprocess.Popen(_ffmpeg_clip(clips.clip_720p, 1280, 720, 25, 10), stderr=subprocess.PIPE),
         subprocess.Popen(_ffmpeg_clip(clips.clip_sub, 320, 180, 15, 10), stderr=subprocess.PIPE),
+        subprocess.Popen(
+            _ffmpeg_clip(clips.clip_long_gop, 640, 360, 15, 12, gop=60), stderr=subprocess.PIPE
+        ),
     ]
     errors = []
     for job in jobs:

@@ -58,10 +58,13 @@ class RtspServer:
     """One gst-rtsp-server child process serving ``mounts`` and ``live_mounts``.
 
     ``mounts`` maps a mount path to an MP4 file (served looped, not
-    re-encoded); ``live_mounts`` maps a path to ``"WxH@FPS"`` (a live x264
-    test pattern); ``stamp_mounts`` likewise, to live frames that show their
-    send time as a barcode (``benchmarks/latency.py``). ``auth`` = (user,
-    password) requires Basic auth everywhere.
+    re-encoded, each client from its first frame); ``join_mounts`` likewise,
+    but as a camera that has been sending since the server started (a client
+    joins wherever it is: mid-GOP); ``live_mounts`` maps a path to
+    ``"WxH@FPS"`` (a live x264 test pattern); ``stamp_mounts`` likewise, to
+    live frames that show their send time as a barcode
+    (``benchmarks/latency.py``). ``auth`` = (user, password) requires Basic
+    auth everywhere.
     """
 
     def __init__(
@@ -73,10 +76,12 @@ class RtspServer:
         host: str = "127.0.0.1",
         port: int | None = None,
         stamp_mounts: dict[str, str] | None = None,
+        join_mounts: dict[str, Path] | None = None,
     ) -> None:
         self.mounts = dict(mounts or {})
         self.live_mounts = dict(live_mounts or {})
         self.stamp_mounts = dict(stamp_mounts or {})
+        self.join_mounts = dict(join_mounts or {})
         self.auth = auth
         self.host = host
         self.port = port if port is not None else free_port(host)
@@ -115,6 +120,8 @@ class RtspServer:
             cmd += ["--mount", f"{path}={file}"]
         for path, spec in self.live_mounts.items():
             cmd += ["--live-mount", f"{path}={spec}"]
+        for path, file in self.join_mounts.items():
+            cmd += ["--join-mount", f"{path}={file}"]
         for path, spec in self.stamp_mounts.items():
             cmd += ["--stamp-mount", f"{path}={spec}"]
         if self.auth is not None:

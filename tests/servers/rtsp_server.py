@@ -15,6 +15,9 @@ Mounts:
   paces them at the clip's frame rate and a loop is seamless (a seek on EOS
   would tear the RTP session down). Every client gets its own media, starting
   at the clip's first (key) frame, so the first picture comes at once.
+* ``--join-mount /running=FILE.mp4`` the same, as a camera that has been
+  sending since the server started: a client joins wherever the clip is,
+  mid-GOP, and waits for the next key frame as with a real camera.
 * ``--live-mount /live=640x360@15`` encodes a live ``videotestsrc`` with
   x264 (zerolatency, a keyframe every second at most).
 * ``--stamp-mount /stamp=1280x720@25`` encodes a live picture that carries
@@ -107,12 +110,24 @@ class Clip:
         self.length_ns = self.offsets[-1] + step
 
 
-class LoopingFileFactory(GstRtspServer.RTSPMediaFactory):
-    """Serves a ``Clip`` through appsrc, looping, without re-encoding."""
+#: when the server started: a "running" mount's clip plays from here on (``--join-mount``)
+_STARTED = time.monotonic()
 
-    def __init__(self, clip: Clip) -> None:
+
+class LoopingFileFactory(GstRtspServer.RTSPMediaFactory):
+    """Serves a ``Clip`` through appsrc, looping, without re-encoding.
+
+    ``running``: the clip plays on a clock that started with the server, and
+    a client joins wherever it is, as with a camera that has been sending all
+    along: mid-GOP, on P-frames whose references it never received, until
+    the next key frame (a clip with a long GOP makes that a long wait).
+    Otherwise each client starts at the clip's first frame (a key frame).
+    """
+
+    def __init__(self, clip: Clip, *, running: bool = False) -> None:
         super().__init__()
         self.clip = clip
+        self.running = running
         self.set_launch(
             "( appsrc name=src is-live=false format=time "
             "! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )"
@@ -124,8 +139,12 @@ class LoopingFileFactory(GstRtspServer.RTSPMediaFactory):
         src.set_property("caps", self.clip.caps)
         src.set_property("max-bytes", 0)
         src.set_property("max-buffers", 8)
-        state = {"i": 0}
         clip = self.clip
+        first = 0
+        if self.running:
+            now_ns = int((time.monotonic() - _STARTED) * Gst.SECOND) % clip.length_ns
+            first = max(k for k, t in enumerate(clip.offsets) if t <= now_ns)
+        state = {"i": first}
 
         def need_data(appsrc: Gst.Element, _length: int) -> None:
             i = state["i"]
@@ -133,7 +152,7 @@ class LoopingFileFactory(GstRtspServer.RTSPMediaFactory):
             n = len(clip.buffers)
             loop, k = divmod(i, n)
             buf = clip.buffers[k].copy()
-            t = loop * clip.length_ns + clip.offsets[k]
+            t = loop * clip.length_ns + clip.offsets[k] - clip.offsets[first]
             buf.pts = t
             buf.dts = t
             buf.duration = clip.durations[k]
@@ -339,6 +358,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mount", type=parse_mount, action="append", default=[])
     ap.add_argument("--live-mount", type=parse_mount, action="append", default=[])
     ap.add_argument(
+        "--join-mount",
+        type=parse_mount,
+        action="append",
+        default=[],
+        help="/path=FILE: the clip as a running camera (clients join where it is, mid-GOP)",
+    )
+    ap.add_argument(
         "--stamp-mount",
         type=parse_mount,
         action="append",
@@ -357,6 +383,10 @@ def main(argv: list[str] | None = None) -> int:
     factories: list[GstRtspServer.RTSPMediaFactory] = []
     for path, filename in args.mount:
         f: GstRtspServer.RTSPMediaFactory = LoopingFileFactory(Clip(filename))
+        mounts.add_factory(path, f)
+        factories.append(f)
+    for path, filename in args.join_mount:
+        f = LoopingFileFactory(Clip(filename), running=True)
         mounts.add_factory(path, f)
         factories.append(f)
     for path, spec in args.live_mount:

@@ -187,6 +187,52 @@ def test_rtsp_server_killed_then_back(
     r.assert_no_internal_error()
 
 
+@needs_gst
+def test_rtsp_joined_mid_gop_waits_for_the_key_frame_without_reconnecting(
+    test_clips: ClipSet, run_worker: Callable[..., Run]
+) -> None:
+    """A camera that has been sending all along (a key frame every 4 s): a tile that joins
+    1 s into a GOP gets P-frames whose references it never saw. It must not show them
+    (concealed garbage), must not take them for a dead stream (reconnecting would join
+    mid-GOP again, for ever), and goes live on the next key frame."""
+    import av
+    import numpy as np
+
+    from rtcc_wall.video.decode import frame_to_display
+
+    server = RtspServer(join_mounts={"/running": test_clips.clip_long_gop}).start()
+    try:
+        started = time.monotonic()
+        threading.Event().wait(max(0.0, started + 1.0 - time.monotonic()))  # 1 s into a GOP
+        r = run_worker(server.url("/running"), open_timeout_s=3.0, read_timeout_s=3.0)
+        joined = time.monotonic()
+        first = r.worker.latest.wait_newer(0, 10.0)
+        waited = time.monotonic() - joined
+        assert first is not None, (r.recorder.states, r.worker.last_error)
+        # the next key frame was ~3 s away: a first picture much sooner means the
+        # server sent a key frame for the new client, and this test tested nothing
+        assert 1.5 < waited < 6.0, waited
+        assert r.recorder.states[:2] == [S.CONNECTING, S.LIVE], r.recorder.states
+        assert len(r.open_times) == 1, "reconnected while waiting for the key frame"
+        assert frames_after(r.worker, 10, 3.0)
+
+        # the first picture is a frame of the clip decoded as it was sent: a key frame
+        # (a picture predicted from references never received would match none)
+        box = (first.image.shape[1], first.image.shape[0])
+        with av.open(str(test_clips.clip_long_gop)) as c:
+            decoded = [
+                (bool(f.key_frame), frame_to_display(f, box).astype(np.int16))
+                for f in c.decode(video=0)
+            ]
+        diffs = [float(np.abs(img - first.image).mean()) for _, img in decoded]
+        best = int(np.argmin(diffs))
+        assert diffs[best] < 1.0, f"first picture matches no frame of the clip ({diffs[best]:.1f})"
+        assert decoded[best][0], f"first picture is frame {best}, not a key frame"
+        r.assert_no_internal_error()
+    finally:
+        server.stop()
+
+
 # --------------------------------------------------------------------------- frozen peers
 
 
