@@ -74,7 +74,7 @@ class Yardstick:
     """What ``ffmpeg -threads 1 ... -f null -`` pays per frame, measured here and now.
 
     ``whole_run_s`` is the run's CPU divided by its frames, ffmpeg's start-up
-    (loading, probing, connecting: ~45 ms here) included: for a 10 s 360p
+    (loading, probing, connecting: 50-60 ms here) included: for a 10 s 360p
     clip that start-up is more than half of it. ``decode_s`` subtracts the
     CPU of the same command stopped after one frame, leaving what each
     further frame costs: the fair yardstick, and the one targets are judged by.

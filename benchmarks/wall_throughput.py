@@ -24,7 +24,7 @@ What is measured
     * ratio       -- that, divided by what ``ffmpeg -threads 1 -i CLIP -f null -``
       pays per frame of the same clip, measured in the same run (children's
       rusage), with ffmpeg's start-up excluded (a one-frame run's CPU is
-      subtracted: ~50 ms, which is more than half of a whole run of the 10 s
+      subtracted: 50-60 ms, which is more than half of a whole run of the 10 s
       360p clip, and would flatter the app). The whole-run ratio is printed
       too. Two further yardsticks, run after the wall has stopped: as many
       ffmpeg decodes as tiles at once at the source's pace (``-re``; what
@@ -221,6 +221,9 @@ def run_config(
     window.close()
     window.deleteLater()
     app.processEvents()
+    # after the wall has stopped: the app and these decodes never share the machine
+    stream = ffmpeg_stream_yardstick(url) if source == "rtsp" else None
+    lone = stream if stream is not None else clip  # one ffmpeg on one such source
     return Result(
         config=cfg,
         source=source,
@@ -232,14 +235,13 @@ def run_config(
         cpu_s=b[3] - a[3],
         gui_cpu_s=b[5] - a[5],
         clip=clip,
-        # after the wall has stopped: the app and these decodes never share the machine
-        stream=ffmpeg_stream_yardstick(url) if source == "rtsp" else None,
+        stream=stream,
         ffmpeg_wall_s=(
             ffmpeg_wall_cpu_per_frame(
                 url if source == "rtsp" else str(clip_path),
                 cfg.tiles,
                 ffmpeg_wall_s,
-                clip.startup_s,
+                lone.startup_s,  # an RTSP start-up (connecting, probing) for RTSP
                 rtsp=source == "rtsp",
             )
             if ffmpeg_wall_s > 0
@@ -321,7 +323,8 @@ def print_table(results: list[Result]) -> None:
             print(
                 f"    {r.config.tiles} ffmpeg decodes at once at the source's pace: "
                 f"{r.ffmpeg_wall_s * 1e3:.3f} ms CPU/frame (start-ups excluded) = "
-                f"{r.ffmpeg_wall_s / c.decode_s:.2f} x the lone decode; "
+                f"{r.ffmpeg_wall_s / (r.stream or c).decode_s:.2f} x one ffmpeg on one such "
+                f"{'stream' if r.stream is not None else 'clip'}; "
                 f"app / that = {r.ratio_to(r.ffmpeg_wall_s):.2f}"
             )
         if r.stream is not None:

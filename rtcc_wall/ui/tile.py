@@ -14,6 +14,7 @@ Qt hands to Python must first win the GIL from the camera threads.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Protocol
@@ -63,7 +64,11 @@ _Parts = tuple[tuple[QRectF, QRectF], ...]
 
 def _overlay_parts(w: int, h: int, top: int, bottom: int, edge: int, dpr: float) -> _Parts:
     """The strips of a w x h overlay that hold something: rows [0, top) and [bottom, h),
-    and ``edge`` columns on each side between them (the border). Sources in device pixels.
+    and ``edge`` columns on each side between them (the border).
+
+    Sources are whole device pixels (rounded outwards) and targets exactly
+    their size in logical pixels, so a strip is copied 1:1, never resampled,
+    whatever the device pixel ratio.
     """
     top = max(0, min(h, max(top, edge)))
     bottom = max(top, min(h, bottom, h - edge))
@@ -71,11 +76,17 @@ def _overlay_parts(w: int, h: int, top: int, bottom: int, edge: int, dpr: float)
     if edge > 0 and bottom > top:
         side = min(edge, w)
         strips += [(0, top, side, bottom - top), (w - side, top, side, bottom - top)]
-    return tuple(
-        (QRectF(x, y, sw, sh), QRectF(x * dpr, y * dpr, sw * dpr, sh * dpr))
-        for x, y, sw, sh in strips
-        if sw > 0 and sh > 0
-    )
+    wd, hd = round(w * dpr), round(h * dpr)  # the overlay pixmap's size
+    parts = []
+    for x, y, sw, sh in strips:
+        if sw <= 0 or sh <= 0:
+            continue
+        x0, y0 = math.floor(x * dpr), math.floor(y * dpr)
+        x1, y1 = min(wd, math.ceil((x + sw) * dpr)), min(hd, math.ceil((y + sh) * dpr))
+        source = QRectF(x0, y0, x1 - x0, y1 - y0)
+        parts.append((QRectF(x0 / dpr, y0 / dpr, (x1 - x0) / dpr, (y1 - y0) / dpr), source))
+    return tuple(parts)
+
 
 #: Without a new picture, a tile repaints this often (its frame age keeps counting).
 AGE_REPAINT_S = 0.25
@@ -546,7 +557,7 @@ class CameraTile(QWidget):
         p.setPen(QPen(pen_color, width))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRect(r.adjusted(0, 0, -1, -1))
-        return width // 2 + 1  # a wide pen straddles the line
+        return width // 2 + 2  # a pen straddles its line (more than a pixel at DPR > 1)
 
     # --- painting ----------------------------------------------------------
     def _paint_empty(self, p: QPainter, r: QRect) -> None:

@@ -110,7 +110,8 @@ class Clip:
         self.length_ns = self.offsets[-1] + step
 
 
-#: when the server started: a "running" mount's clip plays from here on (``--join-mount``)
+#: when the server said READY: a "running" mount's clip plays from then on (``--join-mount``),
+#: so a client that connects k seconds after READY joins the clip k seconds in
 _STARTED = time.monotonic()
 
 
@@ -440,6 +441,8 @@ def main(argv: list[str] | None = None) -> int:
 
     threading.Thread(target=watch_stdin, name="stdin-watch", daemon=True).start()
 
+    global _STARTED
+    _STARTED = time.monotonic()
     print(f"READY {server.get_bound_port()}", flush=True)
     loop.run()
     return 0

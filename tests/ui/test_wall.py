@@ -202,7 +202,8 @@ def test_overlay_drawn_only_where_it_has_something(
         {"note": "MASK LIFTED", "selected": True},
         {"window": (now, now + dt.timedelta(seconds=30)), "note": "MASK LIFTED"},
     ]
-    for case in cases:
+    for dpr, case in ((d, c) for d in (1.0, 1.5, 2.0) for c in cases):
+        tile._dpr = dpr  # as on a HiDPI screen (part of the overlay's cache key)
         tile.set_window(case.get("window"))  # type: ignore[arg-type]
         note = case.get("note")
         tile.mask_note = lambda _cid, n=note: n  # type: ignore[misc]
@@ -217,6 +218,9 @@ def test_overlay_drawn_only_where_it_has_something(
             s = source.toAlignedRect()
             covered[s.top() : s.bottom() + 1, s.left() : s.right() + 1] = True
         outside = np.argwhere((alpha > 0) & ~covered)
-        assert outside.size == 0, f"{case}: overlay pixels left out, e.g. {outside[:3].tolist()}"
+        assert outside.size == 0, f"{dpr} {case}: overlay pixels left out: {outside[:3].tolist()}"
+        for target, source in parts:  # copied 1:1: whole device pixels, never resampled
+            assert source == source.toAlignedRect().toRectF(), source
+            assert abs(target.width() * dpr - source.width()) < 1e-6, (target, source)
         assert alpha.any(), case
         assert covered.mean() < 0.45, f"{case}: parts cover {covered.mean():.0%} of the tile"
