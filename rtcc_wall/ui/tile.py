@@ -100,6 +100,12 @@ _STATE_TEXT: dict[CameraState, str] = {
     CameraState.UNSUPPORTED: "Stream not supported",
     CameraState.DENIED: "Access denied",
 }
+#: a camera that answered but has not sent a whole picture yet: a stream joined
+#: mid-GOP waits for its next key frame, seconds on cameras with long GOPs
+_AWAITING_TEXT = "Connected — waiting for a full picture (key frame) …"
+_AWAITING_STATES = frozenset(
+    {CameraState.CONNECTING, CameraState.RECONNECTING, CameraState.OFFLINE}
+)
 
 
 class ViewGate(Protocol):
@@ -154,6 +160,7 @@ class CameraTile(QWidget):
         self._pending: tuple[CameraWorker, Variant] | None = None
         self._image: FrameImage | None = None
         self._state = CameraState.IDLE
+        self._awaiting = False  # the worker's source opened, no picture yet
         self._age: float | None = None
         self._selected = False
         self._highlight = False
@@ -220,6 +227,7 @@ class CameraTile(QWidget):
         self._window = None
         self._highlight = False
         self._state = CameraState.IDLE
+        self._awaiting = False
         self._age = None
         if camera is not None and self.isVisible():
             self._attach()
@@ -375,6 +383,10 @@ class CameraTile(QWidget):
         state = w.state
         if state != self._state:
             self._state = state
+            dirty = True
+        awaiting = w.awaiting_picture
+        if awaiting != self._awaiting:
+            self._awaiting = awaiting
             dirty = True
         self._age = w.frame_age()
         now = time.monotonic()
@@ -580,6 +592,8 @@ class CameraTile(QWidget):
             return f"STALE — last frame {format_age(self._age)} ago"
         if st == CameraState.DENIED and self._deny_message:
             return self._deny_message
+        if self._awaiting and st in _AWAITING_STATES:
+            return _AWAITING_TEXT
         return _STATE_TEXT.get(st, st.label)
 
     def _paint_picture(self, p: QPainter, r: QRect) -> None:

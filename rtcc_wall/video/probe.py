@@ -49,6 +49,9 @@ class ProbeResult:
     camera_id: str | None
     seconds: float
     ok: bool = False
+    #: the stream answered (opened); a long wait from here to the first frame is the
+    #: camera's GOP: a picture can only start at a key frame
+    time_to_connect_s: float | None = None
     time_to_first_frame_s: float | None = None
     width: int | None = None
     height: int | None = None
@@ -69,6 +72,7 @@ class ProbeResult:
 
         res = f"{self.width}x{self.height}" if self.width and self.height else "-"
         return [
+            f"connected     {opt(self.time_to_connect_s, '{:.2f} s')}",
             f"first frame   {opt(self.time_to_first_frame_s, '{:.2f} s')}",
             f"resolution    {res}",
             f"codec         {opt(self.codec)}",
@@ -123,7 +127,8 @@ def probe_camera(
             made.append(src)
         return src
 
-    worker = CameraWorker(camera.id, factory, on_state=record, **(worker_options or {}))
+    options: dict[str, Any] = {"clock": clock, **(worker_options or {})}
+    worker = CameraWorker(camera.id, factory, on_state=record, **options)
     worker.set_target_size(*box)
     worker.start()
     deadline = t0 + max(0.0, seconds)
@@ -144,6 +149,7 @@ def probe_camera(
         age = worker.frame_age()
         end = clock()
         final_state = worker.state
+        opened_at = worker.first_opened_at
         worker.stop(2.0)
     result = ProbeResult(
         target=redact(camera.stream),
@@ -159,6 +165,8 @@ def probe_camera(
         sources = list(made)
         if live_at:
             result.time_to_first_frame_s = round(live_at[0], 3)
+    if opened_at is not None:
+        result.time_to_connect_s = round(max(0.0, opened_at - t0), 3)
     result.ok = frames > 0
     if last is not None:
         result.width, result.height = last.source_size

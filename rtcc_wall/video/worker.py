@@ -154,6 +154,10 @@ class CameraWorker:
         self._reconnects = 0
         self._opens = 0
         self._session_live = False  # the current connection delivered a frame
+        # the source opened and no picture came yet (a stream joined mid-GOP waits
+        # for its next key frame: seconds, on cameras with long GOPs)
+        self._awaiting_picture = False
+        self._first_opened_at: float | None = None  # worker clock, the first successful open
         self._mask_provider = mask_provider
         self._mask_painter = MaskPainter()
         self._mask_failing = False  # log a failing provider once per failure streak
@@ -244,6 +248,16 @@ class CameraWorker:
     @property
     def last_error(self) -> str:
         return self._last_error
+
+    @property
+    def first_opened_at(self) -> float | None:
+        """When a source first opened (worker clock): connecting took this long."""
+        return self._first_opened_at
+
+    @property
+    def awaiting_picture(self) -> bool:
+        """Connected, but no picture yet from this connection (e.g. waiting for a key frame)."""
+        return self._awaiting_picture
 
     def frame_age(self, now: float | None = None) -> float | None:
         """Seconds since the newest frame was captured (worker clock), or None."""
@@ -364,6 +378,15 @@ class CameraWorker:
             return
         self._hook_replay(src)
         src.open(self.open_timeout_s)
+        if self._first_opened_at is None:
+            self._first_opened_at = self._clock()
+        self._awaiting_picture = not self._stop.is_set()
+        try:
+            self._stream_from(src)
+        finally:
+            self._awaiting_picture = False
+
+    def _stream_from(self, src: FrameSource) -> None:
         sized = src if isinstance(src, DisplaySizedSource) else None
         while not self._stop.is_set():
             if sized is not None:
@@ -376,6 +399,7 @@ class CameraWorker:
                 break
             self._publish(img, sized)
             if not self._session_live:
+                self._awaiting_picture = False
                 self._session_live = True
                 self._backoff.reset()
                 self._set_state(CameraState.LIVE, src.describe())

@@ -47,6 +47,7 @@ def test_probe_file_json(clip: Path, demo_config_path: Path) -> None:
     assert doc["frames"] >= 15
     assert doc["reconnects"] == 0
     assert 0 <= doc["time_to_first_frame_s"] < 1.5
+    assert 0 <= doc["time_to_connect_s"] <= doc["time_to_first_frame_s"]
     states = [s["state"] for s in doc["states"]]
     assert states[:2] == ["connecting", "live"]
     assert [s["t"] for s in doc["states"]] == sorted(s["t"] for s in doc["states"])

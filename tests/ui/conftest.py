@@ -22,6 +22,7 @@ class FakeWorker:
     seq: int = 0
     captured_at: float | None = None
     last_error: str = ""
+    awaiting_picture: bool = False
 
     def frame_age(self, now: float | None = None) -> float | None:
         if self.captured_at is None:

@@ -224,3 +224,22 @@ def test_overlay_drawn_only_where_it_has_something(
             assert abs(target.width() * dpr - source.width()) < 1e-6, (target, source)
         assert alpha.any(), case
         assert covered.mean() < 0.45, f"{case}: parts cover {covered.mean():.0%} of the tile"
+
+
+def test_tile_says_when_connected_but_waiting_for_a_picture(
+    qtbot: QtBot, demo_loaded, fake_manager: FakeManager
+) -> None:  # type: ignore[no-untyped-def]
+    """A stream joined mid-GOP answers at once and shows its first picture at the next key
+    frame, seconds later: the tile says so instead of "Connecting" all along."""
+    _wall_, tile, worker = _one_camera(qtbot, demo_loaded, fake_manager, "1x1")
+    qtbot.waitUntil(lambda: tile.status_text() == "Connecting …")
+    worker.awaiting_picture = True
+    qtbot.waitUntil(lambda: "waiting for a full picture" in tile.status_text())
+    worker.state = CameraState.RECONNECTING  # a later connection that waits likewise
+    qtbot.waitUntil(lambda: tile.state == CameraState.RECONNECTING)
+    assert "waiting for a full picture" in tile.status_text()
+    worker.awaiting_picture = False
+    worker.state = CameraState.LIVE
+    worker.push((40, 200, 40))
+    qtbot.waitUntil(lambda: tile.has_live_picture)
+    assert tile.status_text() == ""

@@ -25,6 +25,7 @@ import pytest
 from rtcc_wall.core.cameras import Camera, CameraState, Ownership, make_camera
 from rtcc_wall.core.geo import LocalProjection
 from rtcc_wall.core.streams import parse_stream_url
+from rtcc_wall.video.probe import probe_camera
 from rtcc_wall.video.sources import FrameSource, make_source
 from rtcc_wall.video.worker import CameraWorker
 from tests.servers.faults import GarbageServer, SilentServer, StallProxy
@@ -206,6 +207,8 @@ def test_rtsp_joined_mid_gop_waits_for_the_key_frame_without_reconnecting(
         threading.Event().wait(max(0.0, started + 1.0 - time.monotonic()))  # 1 s into a GOP
         r = run_worker(server.url("/running"), open_timeout_s=3.0, read_timeout_s=3.0)
         joined = time.monotonic()
+        # connected, no picture yet: the tile says "waiting for a full picture"
+        assert wait_until(lambda: r.worker.awaiting_picture, 3.0), r.recorder.states
         first = r.worker.latest.wait_newer(0, 10.0)
         waited = time.monotonic() - joined
         assert first is not None, (r.recorder.states, r.worker.last_error)
@@ -215,6 +218,7 @@ def test_rtsp_joined_mid_gop_waits_for_the_key_frame_without_reconnecting(
         assert r.recorder.states[:2] == [S.CONNECTING, S.LIVE], r.recorder.states
         assert len(r.open_times) == 1, "reconnected while waiting for the key frame"
         assert frames_after(r.worker, 10, 3.0)
+        assert not r.worker.awaiting_picture
 
         # the first picture is a frame of the clip decoded as it was sent: a key frame
         # (a picture predicted from references never received would match none)
@@ -229,6 +233,17 @@ def test_rtsp_joined_mid_gop_waits_for_the_key_frame_without_reconnecting(
         assert diffs[best] < 1.0, f"first picture matches no frame of the clip ({diffs[best]:.1f})"
         assert decoded[best][0], f"first picture is frame {best}, not a key frame"
         r.assert_no_internal_error()
+        r.stop()
+
+        # `rtcc-wall probe` tells an administrator why: connected at once, picture later
+        into_gop = (time.monotonic() - started) % 4.0  # key frames every 4 s of the clip
+        threading.Event().wait((1.0 - into_gop) % 4.0)  # 1 s into the next GOP
+        result = probe_camera(camera_for(server.url("/running")), seconds=5.0, box=(320, 180))
+        assert result.ok, result
+        assert result.time_to_connect_s is not None, result
+        assert result.time_to_connect_s < 1.5, result
+        assert result.time_to_first_frame_s is not None, result
+        assert result.time_to_first_frame_s - result.time_to_connect_s > 1.0, result
     finally:
         server.stop()
 
