@@ -48,6 +48,7 @@ How to run (from the repository root)::
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import tempfile
@@ -173,6 +174,10 @@ def run_config(
     window.resize(*WINDOW)
     window.show()
     app.processEvents()
+    # as rtcc_wall.app.run_gui does once the window is up: what start-up built stays
+    # out of the garbage collector's full scans (each holds the GIL for its length)
+    gc.collect()
+    gc.freeze()
 
     def run_for(s: float) -> None:
         loop = QEventLoop()

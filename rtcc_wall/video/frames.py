@@ -141,15 +141,16 @@ class LatestFrame:
             self._frame = None
             self._taken = None
 
+    # The counters are read without the lock, like ``get``: a benchmark or status
+    # display on the GUI thread that waited for 64 camera locks in a row stalled the
+    # wall for ~100 ms (and caused the very drops it was counting).
     @property
     def published(self) -> int:
-        with self._cond:
-            return self._published
+        return self._published
 
     @property
     def dropped(self) -> int:
-        with self._cond:
-            return self._dropped
+        return self._dropped
 
 
 def fit_size(src_w: int, src_h: int, box_w: int, box_h: int) -> tuple[int, int]:

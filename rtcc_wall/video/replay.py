@@ -46,7 +46,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import av
 import av.error
@@ -90,9 +90,11 @@ class StreamInfo:
     extradata: bytes | None
 
 
-@dataclass(frozen=True)
-class ReplayPacket:
-    """One compressed packet, copied out of the decoder's buffer."""
+class ReplayPacket(NamedTuple):
+    """One compressed packet, copied out of the decoder's buffer.
+
+    The ring keeps each as a plain tuple (``_Stored``), see there.
+    """
 
     data: bytes
     pts: int | None
@@ -150,12 +152,21 @@ class ReplaySnapshot:
 # --------------------------------------------------------------------------- ring
 
 
+#: A packet as the ring keeps it: ``tuple(ReplayPacket)``. An exact tuple of plain
+#: values stops being tracked by the garbage collector once it survives a young
+#: collection; a dataclass or NamedTuple instance stays tracked for good. 64 cameras'
+#: minute of replay is ~58,000 packets: kept as objects, every full collection walked
+#: them all with the GIL held (~100 ms here), the wall missed six display ticks and
+#: dropped frames (measured with ``gc.callbacks``).
+_Stored = tuple[bytes, "int | None", "int | None", bool, float]
+
+
 @dataclass
 class _Gop:
     """A key frame and the packets after it, up to the next key frame."""
 
     started: float  # monotonic arrival of the key frame
-    packets: list[ReplayPacket] = field(default_factory=list)
+    packets: list[_Stored] = field(default_factory=list)
     nbytes: int = 0
 
 
@@ -220,7 +231,9 @@ class ReplayRing:
                 self.dropped_waiting_key += 1
                 return
             gop = self._gops[-1]
-            gop.packets.append(packet)
+            gop.packets.append(
+                (packet.data, packet.pts, packet.dts, packet.keyframe, packet.wall_time)
+            )
             gop.nbytes += size
             self._bytes += size
             self._packets += 1
@@ -265,7 +278,7 @@ class ReplayRing:
         with self._lock:
             if self._info is None or not self._gops:
                 return None
-            packets = tuple(p for gop in self._gops for p in gop.packets)
+            packets = tuple(ReplayPacket._make(p) for gop in self._gops for p in gop.packets)
             return ReplaySnapshot(
                 self.camera_id, self._info, packets, self._encoded_here, self._masked
             )
@@ -295,7 +308,7 @@ class ReplayRing:
         with self._lock:
             if not self._gops:
                 return None
-            return self._gops[0].packets[0].wall_time, self._gops[-1].packets[-1].wall_time
+            return self._gops[0].packets[0][4], self._gops[-1].packets[-1][4]  # wall times
 
     @property
     def seconds_held(self) -> float:

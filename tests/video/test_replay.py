@@ -514,3 +514,22 @@ def test_decoder_packets_own_a_padded_copy_of_their_bytes() -> None:
     view[0] = 255  # the packet's memory is its own
     assert data[0] == 0
     assert bytes(padded_packet(b"")) == b""
+
+
+def test_ring_keeps_packets_out_of_the_garbage_collectors_scans() -> None:
+    """A minute of 64 cameras is ~58,000 packets: kept as tracked objects, every full
+    collection walked them with the GIL held (~100 ms: the wall dropped frames)."""
+    import gc
+
+    ring = ReplayRing("cam", seconds=60)
+    ring.set_info(INFO, encoded_here=False, masked=False)
+    for n in range(300):
+        ring.add(pkt(n, key=n % 30 == 0, size=10, t=float(n)))
+    gc.collect()
+    held = [p for gop in ring._gops for p in gop.packets]
+    assert len(held) == 300
+    assert not any(gc.is_tracked(p) for p in held)
+    snap = ring.snapshot()
+    assert snap is not None
+    assert [p.pts for p in snap.packets] == list(range(300))  # still ReplayPackets outside
+    assert snap.packets[0].keyframe
