@@ -777,15 +777,22 @@ class PyAVSource:
             return SourceUnavailable(what)  # refused, unreachable, not found, HTTP 404/5xx ...
         return _RetryOpen(_av_reason(e), e)  # bad data, odd stream: default probing may help
 
-    def _adopt(self, container: InputContainer, stream: VideoStream) -> None:
-        # No frame threads: each adds a frame of delay. One thread per camera.
+    @staticmethod
+    def _set_up_decoder(stream: VideoStream) -> None:
+        """No frame threads: each adds a frame of delay. One thread per camera.
+
+        Otherwise ffmpeg's defaults, on purpose: no "showall"/"output_corrupt",
+        so a stream joined mid-GOP yields no picture until its next key frame
+        (P-frames whose references never came would decode to smeared garbage).
+        Packets keep coming meanwhile, so the read deadline does not fire
+        (test_faults: mid-GOP).
+        """
         stream.thread_type = "SLICE"
+        stream.codec_context.thread_count = 1
+
+    def _adopt(self, container: InputContainer, stream: VideoStream) -> None:
+        self._set_up_decoder(stream)
         cc = stream.codec_context
-        cc.thread_count = 1
-        # Left at ffmpeg's defaults on purpose: no "showall"/"output_corrupt", so a
-        # stream joined mid-GOP yields no picture until its next key frame (P-frames
-        # whose references never came would decode to smeared garbage). Packets keep
-        # coming meanwhile, so the read deadline does not fire (test_faults: mid-GOP).
         self._codec = cc.name
         rate = stream.average_rate or stream.guessed_rate
         fps = float(rate) if rate else 0.0
@@ -941,8 +948,7 @@ class PyAVSource:
             self._packets = fresh.demux(fresh_stream)
             self._pending.clear()
             self._deadline = self._new_deadline(fresh)
-        fresh_stream.thread_type = "SLICE"
-        fresh_stream.codec_context.thread_count = 1
+        self._set_up_decoder(fresh_stream)
         if old is not None:
             old.close()
         return self._next_frame()
