@@ -404,6 +404,7 @@ def create_window(
     """
     from rtcc_wall.core.views import PersonalViews, View, ViewLibrary, WallState
     from rtcc_wall.paths import user_state_path, user_views_path
+    from rtcc_wall.ui.gui_thread import gui_poster
     from rtcc_wall.ui.main_window import MainWindow
     from rtcc_wall.ui.messages import BridgeLogHandler, MessageBridge
     from rtcc_wall.video.manager import StreamManager
@@ -413,7 +414,7 @@ def create_window(
         loaded.cameras,
         network_provider=lambda: loaded.network,
         stale_after_s=loaded.config.wall.stale_after_s,
-        on_state=bridge.camera_state,
+        on_state=gui_poster(bridge.camera_state),  # camera threads hold no Qt object
         mask_provider_for=access.masks.provider if access else None,
         replay_seconds=loaded.config.wall.replay_seconds,
         replay_budget_bytes=loaded.config.wall.replay_budget_mb * 2**20,

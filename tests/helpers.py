@@ -42,3 +42,43 @@ def stream_cameras(
         f"{prefix}{i:02d}": stream_camera(f"{prefix}{i:02d}", url, name=f"{name} {i}")
         for i, url in enumerate(urls)
     }
+
+
+def qt_objects_reachable(root: object) -> list[object]:
+    """The Qt objects a worker holding ``root`` keeps alive, other than the posters' relay.
+
+    Follows strong references (closure cells and defaults of functions, not their
+    module globals; not into modules or classes). A worker thread must not hold a Qt
+    object: holding the last reference, it would destroy it on its own thread.
+    """
+    import contextlib
+    import gc
+    import sys
+    import types
+
+    from PySide6.QtCore import QObject
+
+    from rtcc_wall.ui import gui_thread
+
+    module_dicts = {id(m.__dict__) for m in list(sys.modules.values()) if m is not None}
+    seen: set[int] = set()
+    found: list[object] = []
+    stack = [root]
+    while stack:
+        o = stack.pop()
+        if id(o) in seen or isinstance(o, type | types.ModuleType) or id(o) in module_dicts:
+            continue
+        seen.add(id(o))
+        if isinstance(o, QObject):
+            if o is not gui_thread._relay:
+                found.append(o)
+            continue
+        if isinstance(o, types.FunctionType):
+            for cell in o.__closure__ or ():
+                with contextlib.suppress(ValueError):  # an empty cell
+                    stack.append(cell.cell_contents)
+            stack.extend(o.__defaults__ or ())
+            stack.extend((o.__kwdefaults__ or {}).values())
+            continue
+        stack.extend(gc.get_referents(o))
+    return found

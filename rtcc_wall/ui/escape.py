@@ -1,7 +1,7 @@
 """Escape routes in the UI: the analysis off the GUI thread, and the routes panel.
 
 ``EscapeRunner`` runs ``core.routing.analyze`` in a worker thread and hands
-the result (or the error) back to the GUI thread through a queued signal; a
+the result (or the error) back to the GUI thread through a poster (``gui_thread``); a
 newer request makes an older result stale, so a slow answer never overwrites
 a newer incident (HOUSE_STYLE 4).
 """
@@ -40,6 +40,7 @@ from rtcc_wall.core.routing import (
     RoutingGraph,
     analyze,
 )
+from rtcc_wall.ui.gui_thread import gui_poster
 
 #: Colours of the routes, by ``EscapeRoute.colour_index`` (distinct on a dark map).
 ROUTE_COLOURS = (
@@ -73,32 +74,23 @@ class EscapeRunner(QObject):
 
     def __init__(self, network: RoadNetwork, cameras: list[Camera], parent: QObject | None = None):
         super().__init__(parent)
-        self._network = network
+        self._graphs = _Graphs(network)
         self._fov = CameraFovIndex(cameras)
-        self._graphs: dict[bool, RoutingGraph] = {}
-        self._graph_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="escape")
         self._generation = 0
-        self._results = _ResultRelay()
-        self._results.delivered.connect(self._deliver)
-
-    def graph(self, ignore_oneway: bool) -> RoutingGraph:
-        with self._graph_lock:
-            g = self._graphs.get(ignore_oneway)
-            if g is None:
-                g = RoutingGraph.from_network(self._network, ignore_oneway=ignore_oneway)
-                self._graphs[ignore_oneway] = g
-            return g
+        self._post = gui_poster(self._deliver)
 
     def request(self, x: float, y: float, at: dt.datetime, *, ignore_oneway: bool) -> int:
         """Starts an analysis; returns its generation number."""
         self._generation += 1
         gen = self._generation
+        # the worker gets plain values and a poster, never ``self`` (see gui_thread)
+        graphs, fov, post = self._graphs, self._fov, self._post
 
         def work() -> EscapeAnalysis:
             return analyze(
-                self.graph(ignore_oneway),
-                self._fov,
+                graphs.get(ignore_oneway),
+                fov,
                 x,
                 y,
                 at=at,
@@ -107,7 +99,7 @@ class EscapeRunner(QObject):
             )
 
         fut = self._pool.submit(work)
-        fut.add_done_callback(lambda f: self._results.delivered.emit(gen, f))
+        fut.add_done_callback(lambda f: post(gen, f))
         return gen
 
     def cancel_all(self) -> None:
@@ -128,10 +120,21 @@ class EscapeRunner(QObject):
             self.failed.emit(f"escape-route analysis failed: {redact(repr(e))}")
 
 
-class _ResultRelay(QObject):
-    """Emitted from the worker thread; Qt queues it to the GUI thread."""
+class _Graphs:
+    """The routing graphs of a network, built on first use (on the worker thread)."""
 
-    delivered = Signal(int, object)
+    def __init__(self, network: RoadNetwork) -> None:
+        self._network = network
+        self._built: dict[bool, RoutingGraph] = {}
+        self._lock = threading.Lock()
+
+    def get(self, ignore_oneway: bool) -> RoutingGraph:
+        with self._lock:
+            g = self._built.get(ignore_oneway)
+            if g is None:
+                g = RoutingGraph.from_network(self._network, ignore_oneway=ignore_oneway)
+                self._built[ignore_oneway] = g
+            return g
 
 
 def _mmss(s: float) -> str:

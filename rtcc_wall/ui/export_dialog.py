@@ -24,11 +24,10 @@ import html
 import logging
 import os
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import platformdirs
-from PySide6.QtCore import QDateTime, QObject, Qt, QUrl, Signal
+from PySide6.QtCore import QDateTime, Qt, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -60,6 +59,7 @@ from rtcc_wall.core.export import (
 from rtcc_wall.core.redact import redact
 from rtcc_wall.core.session import AccessSession
 from rtcc_wall.ui import theme
+from rtcc_wall.ui.gui_thread import gui_poster
 from rtcc_wall.video.export_media import export_replay
 from rtcc_wall.video.manager import StreamManager
 from rtcc_wall.video.replay import ReplaySnapshot
@@ -119,14 +119,6 @@ def _epoch(q: QDateTime) -> float:
     return float(q.toMSecsSinceEpoch()) / 1000.0
 
 
-class _Delivery(QObject):
-    """Carries the export thread's news to the GUI thread (queued signals)."""
-
-    progress = Signal(float)
-    done = Signal(object)  # ExportResult
-    failed = Signal(str, str)  # kind ("denied", "cancelled", "error"), message
-
-
 class ExportDialog(QDialog):
     """Exports part of a replay snapshot as evidence; see the module docstring."""
 
@@ -163,10 +155,6 @@ class ExportDialog(QDialog):
         self.setStyleSheet(_STYLE)
         self.setModal(False)
         self.setMinimumWidth(560)
-        self._delivery = _Delivery()  # no parent: the thread may outlive the dialog briefly
-        self._delivery.progress.connect(self._on_progress)
-        self._delivery.done.connect(self._on_done)
-        self._delivery.failed.connect(self._on_failed)
         self._build(out_dir or default_export_dir())
         self._update()
 
@@ -429,37 +417,45 @@ class ExportDialog(QDialog):
             return False
         t0, t1 = self.time_range()
         cancel = threading.Event()
-        delivery = self._delivery
-        job: Callable[[], ExportResult] = lambda: export_replay(  # noqa: E731
-            snap,
-            camera=self.camera,
-            operator=self.session.operator,
-            incident=self.session.incident,
-            reason=self.reason_edit.text().strip(),
-            kind=self.kind,
-            out_dir=out,
-            policy=self.session.policy,
-            audit=self.session.audit,
-            masked=self.masked,
-            start=t0,
-            end=t1,
-            site_name=self.site_name,
-            progress=delivery.progress.emit,
-            cancel=cancel,
-        )
+        # The thread gets plain values and posters, never the dialog or another Qt
+        # object: holding the last reference, it would destroy one on its thread
+        # (see gui_thread).
+        camera, kind, s = self.camera, self.kind, self.session
+        operator, incident, policy, audit = s.operator, s.incident, s.policy, s.audit
+        reason, masked, site_name = self.reason_edit.text().strip(), self.masked, self.site_name
+        progress, done, failed = (
+            gui_poster(self._on_progress), gui_poster(self._on_done), gui_poster(self._on_failed)
+        )  # fmt: skip
 
         def run() -> None:
             try:
-                delivery.done.emit(job())
+                result = export_replay(
+                    snap,
+                    camera=camera,
+                    operator=operator,
+                    incident=incident,
+                    reason=reason,
+                    kind=kind,
+                    out_dir=out,
+                    policy=policy,
+                    audit=audit,
+                    masked=masked,
+                    start=t0,
+                    end=t1,
+                    site_name=site_name,
+                    progress=progress,
+                    cancel=cancel,
+                )
+                done(result)
             except ExportDenied as e:
-                delivery.failed.emit("denied", str(e))
+                failed("denied", str(e))
             except ExportCancelled:
-                delivery.failed.emit("cancelled", "Export cancelled; nothing was written")
+                failed("cancelled", "Export cancelled; nothing was written")
             except ExportError as e:
-                delivery.failed.emit("error", str(e))
+                failed("error", str(e))
             except Exception as e:  # noqa: BLE001 - boundary: the dialog must hear of any failure
-                log.exception("export of %s failed", self.camera.id)
-                delivery.failed.emit("error", redact(f"Export failed: {e!r}"))
+                log.exception("export of %s failed", camera.id)
+                failed("error", redact(f"Export failed: {e!r}"))
 
         self.outcome, self.error = None, None
         self._cancel = cancel

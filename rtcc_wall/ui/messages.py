@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal
 
 from rtcc_wall.core.cameras import CameraState
 from rtcc_wall.core.redact import redact
+from rtcc_wall.ui.gui_thread import gui_poster
 
 #: States worth telling the operator about in the status bar (LIVE is shown on the tile).
 _NOTEWORTHY = {
@@ -43,7 +44,8 @@ class MessageBridge(QObject):
         self.history.append((level, text))
 
     def camera_state(self, camera_id: str, state: CameraState, detail: str) -> None:
-        """A ``StreamManager`` ``on_state`` callback (runs on camera threads)."""
+        """A ``StreamManager`` ``on_state`` callback; thread-safe, but give the manager
+        ``gui_poster(bridge.camera_state)`` so camera threads do not hold the bridge."""
         level = _NOTEWORTHY.get(state)
         if level is not None:
             suffix = f": {detail}" if detail else ""
@@ -55,11 +57,12 @@ class BridgeLogHandler(logging.Handler):
 
     def __init__(self, bridge: MessageBridge) -> None:
         super().__init__(logging.WARNING)
-        self._bridge = bridge
+        # records come from any thread: hold a poster, not the bridge (see gui_thread)
+        self._post = gui_poster(bridge.post)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             text = record.getMessage()
         except (TypeError, ValueError):
             text = str(record.msg)
-        self._bridge.post("error" if record.levelno >= logging.ERROR else "warning", text)
+        self._post("error" if record.levelno >= logging.ERROR else "warning", text)

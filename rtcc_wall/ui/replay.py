@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from PySide6.QtCore import QObject, QPoint, QRect, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QColor,
@@ -60,6 +60,7 @@ from PySide6.QtWidgets import (
 from rtcc_wall.core.cameras import Camera
 from rtcc_wall.core.masks import MaskPolygon
 from rtcc_wall.ui import theme
+from rtcc_wall.ui.gui_thread import Poster, gui_poster
 from rtcc_wall.video.frames import BGRImage
 from rtcc_wall.video.manager import StreamManager
 from rtcc_wall.video.replay import ReplayDecodeError, ReplayPlayer, ReplaySnapshot
@@ -133,19 +134,14 @@ def format_clock(wall_time: float, *, tenths: bool = True) -> str:
 # --------------------------------------------------------------------------- decoding thread
 
 
-class _Delivery(QObject):
-    """Carries decoded pictures from the decode thread to the GUI thread (queued signal)."""
-
-    ready = Signal(int, object)  # frame index, BGRA array or None (undecodable)
-    failed = Signal(str)
-
-
 class _DecodeThread:
     """Decodes the frame the GUI asked for last; earlier requests not started are dropped."""
 
-    def __init__(self, player: ReplayPlayer, delivery: _Delivery) -> None:
+    def __init__(self, player: ReplayPlayer, ready: Poster, failed: Poster) -> None:
+        """``ready(index, picture or None)``, ``failed(message)``: posters to the GUI thread."""
         self._player = player
-        self._delivery = delivery
+        self._ready = ready
+        self._failed = failed
         self._cond = threading.Condition()
         self._want: int | None = None
         self._stop = threading.Event()
@@ -178,12 +174,12 @@ class _DecodeThread:
             try:
                 img = self._player.picture(index)
             except ReplayDecodeError as e:
-                self._delivery.failed.emit(str(e))
+                self._failed(str(e))
                 return
             self.decoded_requests += 1
             if self._stop.is_set():
                 return  # the dialog is closing: nobody wants the picture
-            self._delivery.ready.emit(index, img)
+            self._ready(index, img)
 
 
 # --------------------------------------------------------------------------- widgets
@@ -320,10 +316,10 @@ class ReplayDialog(QDialog):
         self.is_closed = False
         self._build()
 
-        self._delivery = _Delivery()  # no parent: the thread may outlive the dialog by a frame
-        self._delivery.ready.connect(self._on_ready)
-        self._delivery.failed.connect(self._on_failed)
-        self._decoder = _DecodeThread(self._player, self._delivery)
+        # the decode thread holds no Qt object, only posters (see gui_thread)
+        self._decoder = _DecodeThread(
+            self._player, gui_poster(self._on_ready), gui_poster(self._on_failed)
+        )
 
         self._play_timer = QTimer(self)
         self._play_timer.setInterval(20)

@@ -19,7 +19,7 @@ import types
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
-from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
@@ -39,6 +39,7 @@ from rtcc_wall import __version__
 from rtcc_wall.core.redact import redact
 from rtcc_wall.errors import Problem
 from rtcc_wall.paths import resources_dir
+from rtcc_wall.ui.gui_thread import gui_poster
 from rtcc_wall.ui.theme import ACCENT, BORDER, PANEL, TEXT_DIM
 
 T = TypeVar("T")
@@ -142,13 +143,6 @@ class StartupSplash(QFrame):
         self.was_shown = True
 
 
-class _Relay(QObject):
-    """Carries the worker thread's news to the GUI thread (queued signals)."""
-
-    step = Signal(str, int, int)
-    done = Signal()
-
-
 class StartCancelled(Exception):
     """The operator pressed Ctrl+C while phase one was running."""
 
@@ -177,24 +171,22 @@ def load_with_splash(
     animates. ``work``'s exception is re-raised here, on the GUI thread.
     Ctrl+C raises StartCancelled. A QApplication must exist.
     """
-    relay = _Relay()
     box: dict[str, object] = {}
     finished = threading.Event()
+    own_splash = splash is None
+    sp = splash if splash is not None else StartupSplash()
+    loop = QEventLoop()
+    # the worker gets a poster, never a Qt object (see gui_thread); the GUI
+    # thread's tick below notices that it finished
+    step = gui_poster(sp.set_step)
 
     def run() -> None:
         try:
-            box["value"] = work(lambda text, i, n: relay.step.emit(text, i, n))
+            box["value"] = work(step)
         except BaseException as e:  # noqa: BLE001 - handed to the GUI thread, raised there
             box["error"] = e
         finally:
             finished.set()
-            relay.done.emit()
-
-    own_splash = splash is None
-    sp = splash if splash is not None else StartupSplash()
-    loop = QEventLoop()
-    relay.step.connect(sp.set_step)
-    relay.done.connect(loop.quit)
 
     def maybe_show() -> None:
         if not finished.is_set():
@@ -214,6 +206,8 @@ def load_with_splash(
         now = time.perf_counter()
         gaps[0] = max(gaps[0], now - last[0])
         last[0] = now
+        if finished.is_set():
+            loop.quit()
 
     ticker = QTimer()
     ticker.setInterval(20)

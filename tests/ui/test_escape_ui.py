@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import threading
+import weakref
 from collections.abc import Iterator
 
 import pytest
 from pytestqt.qtbot import QtBot
 
+from rtcc_wall.ui.escape import EscapeRunner
 from rtcc_wall.ui.main_window import MainWindow
 from tests.ui.conftest import FakeManager
 
@@ -122,3 +126,26 @@ def test_polyline_between() -> None:
     cum = np.array([0.0, 100.0, 200.0])
     part = polyline_between(coords, cum, 50.0, 150.0)
     assert part.tolist() == [[50.0, 0.0], [100.0, 0.0], [100.0, 50.0]]
+
+
+def test_a_queued_analysis_does_not_keep_the_runner_alive(qtbot: QtBot, demo_loaded) -> None:  # type: ignore[no-untyped-def]
+    """The worker holds plain values and a poster, never the runner (a QObject): holding
+    the last reference it would destroy the runner on the worker thread."""
+    runner = EscapeRunner(demo_loaded.network, list(demo_loaded.cameras.values()))
+    results: list[object] = []
+    runner.finished.connect(results.append)
+    busy = threading.Event()
+    runner._pool.submit(busy.wait, 10)  # the worker is busy: the request waits in the queue
+    cam = demo_loaded.cameras["city-06"]
+    runner.request(
+        cam.x + 15, cam.y, dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC), ignore_oneway=False
+    )
+    pool = runner._pool
+    gone = weakref.ref(runner)
+    del runner
+    gc.collect()
+    assert gone() is None
+    busy.set()
+    pool.shutdown(wait=True)  # the analysis runs; its result finds nobody
+    qtbot.wait(50)
+    assert results == []

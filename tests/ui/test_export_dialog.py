@@ -8,8 +8,11 @@ reports is checked with the verifier, the audit log and PyAV.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
+import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +30,7 @@ from rtcc_wall.core.session import AccessSession
 from rtcc_wall.ui.export_dialog import ExportDialog, ExportUnavailable, open_export
 from rtcc_wall.video.manager import StreamManager
 from rtcc_wall.video.replay import PictureEncoder, ReplayRing, ReplaySnapshot
-from tests.helpers import stream_camera
+from tests.helpers import qt_objects_reachable, stream_camera
 from tests.servers.rtsp import RtspServer
 
 LEFT_HALF: MaskPolygons = (((0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0)),)
@@ -202,6 +205,36 @@ def test_cancel_stops_the_export_and_leaves_nothing(
     assert d.outcome is None
     assert d.status_label.text() == "Export cancelled; nothing was written"
     assert d.cancel_button.text() == "Close"
+    assert list((tmp_path / "out").iterdir()) == []
+    assert A.EXPORT not in [e.kind for e in A.read_events(log.path)]
+
+
+def test_a_dialog_closed_mid_export_is_freed_on_the_gui_thread(
+    qtbot: QtBot, log: A.AuditLog, tmp_path: Path
+) -> None:
+    """The export thread holds no reference to the dialog: CI crashed when it held the
+    last one and destroyed the QDialog on its own thread (in the middle of processEvents)."""
+    cam = camera("sim://")
+    d = ExportDialog(cam, encoded_snapshot(cam.id, 20, (1280, 720)), session(log, cam),
+                     out_dir=tmp_path / "out")  # fmt: skip
+    d.reason_edit.setText("evidence")
+    d.last_spin.setValue(20)
+    assert d.start_export()
+    thread = d._thread
+    assert thread is not None
+    assert qt_objects_reachable(thread._target) == []  # type: ignore[attr-defined]
+    cancel = d._cancel
+    assert cancel is not None
+    freed_on: list[str] = []
+    weakref.finalize(d, lambda: freed_on.append(threading.current_thread().name))
+    del d  # (not closed: closing cancels, and the thread could end before the check)
+    gc.collect()
+    assert freed_on == ["MainThread"]
+    assert thread.is_alive()  # 20 s of 720p noise take seconds to re-encode
+    cancel.set()
+    thread.join(20)
+    assert not thread.is_alive()
+    qtbot.wait(50)  # its last posts find no dialog and are dropped
     assert list((tmp_path / "out").iterdir()) == []
     assert A.EXPORT not in [e.kind for e in A.read_events(log.path)]
 

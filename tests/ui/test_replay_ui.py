@@ -30,7 +30,7 @@ from rtcc_wall.ui.replay import (
 )
 from rtcc_wall.video.manager import StreamManager
 from rtcc_wall.video.masks import MASK_BGRA, is_mask_colour
-from tests.helpers import stream_camera
+from tests.helpers import qt_objects_reachable, stream_camera
 from tests.servers.rtsp import RtspServer
 
 #: The right third of the picture, top to bottom.
@@ -99,6 +99,8 @@ def test_replay_dialog_scrubs_steps_plays_and_masks(
     n = len(dialog.times)
     assert n >= 3 * 15 - 2
     assert dialog.snapshot.packets[0].keyframe
+    # the decode thread holds no Qt object (it could be the last holder, see gui_thread)
+    assert qt_objects_reachable(dialog._decoder._thread._target) == []  # type: ignore[attr-defined]
 
     # opens playing, 10 s before the newest picture (here: the oldest, the ring is short)
     assert playing(dialog)
