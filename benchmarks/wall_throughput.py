@@ -151,6 +151,7 @@ def run_config(
     screenshot: Path | None,
     ffmpeg_wall_s: float,
     clip_path: Path,
+    ffmpeg_runs: int = 3,
 ) -> Result:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication, QGridLayout, QWidget
@@ -227,7 +228,7 @@ def run_config(
     window.deleteLater()
     app.processEvents()
     # after the wall has stopped: the app and these decodes never share the machine
-    stream = ffmpeg_stream_yardstick(url) if source == "rtsp" else None
+    stream = ffmpeg_stream_yardstick(url, runs=ffmpeg_runs) if source == "rtsp" else None
     lone = stream if stream is not None else clip  # one ffmpeg on one such source
     return Result(
         config=cfg,
@@ -346,7 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=60.0, help="measuring time per config")
     ap.add_argument("--warmup", type=float, default=5.0, help="seconds after all tiles are live")
     ap.add_argument("--source", choices=["rtsp", "file"], default="rtsp")
-    ap.add_argument("--ffmpeg-runs", type=int, default=3, help="decodes of each clip, baseline")
+    ap.add_argument(
+        "--ffmpeg-runs", type=int, default=3, help="runs of each ffmpeg yardstick (clip; RTSP)"
+    )
     ap.add_argument(
         "--ffmpeg-wall",
         type=float,
@@ -403,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
                         shot,
                         args.ffmpeg_wall,
                         clip_for[name],
+                        args.ffmpeg_runs,
                     )
                 )
         finally:
