@@ -45,7 +45,8 @@ def stream_cameras(
 
 
 def qt_objects_reachable(root: object) -> list[object]:
-    """The Qt objects a worker holding ``root`` keeps alive, other than the posters' relay.
+    """The Qt objects (any PySide wrapper: QObject, QPixmap, ...) a worker holding
+    ``root`` keeps alive, other than the posters' relay.
 
     Follows strong references (closure cells and defaults of functions, not their
     module globals; not into modules or classes). A worker thread must not hold a Qt
@@ -56,7 +57,7 @@ def qt_objects_reachable(root: object) -> list[object]:
     import sys
     import types
 
-    from PySide6.QtCore import QObject
+    import shiboken6
 
     from rtcc_wall.ui import gui_thread
 
@@ -69,8 +70,8 @@ def qt_objects_reachable(root: object) -> list[object]:
         if id(o) in seen or isinstance(o, type | types.ModuleType) or id(o) in module_dicts:
             continue
         seen.add(id(o))
-        if isinstance(o, QObject):
-            if o is not gui_thread._relay:
+        if isinstance(o, shiboken6.Object):
+            if not isinstance(o, gui_thread._Relay):
                 found.append(o)
             continue
         if isinstance(o, types.FunctionType):

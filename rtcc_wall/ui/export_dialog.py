@@ -459,6 +459,8 @@ class ExportDialog(QDialog):
 
         self.outcome, self.error = None, None
         self._cancel = cancel
+        # deleted without being closed (with its parent, say): the export stops too
+        self.destroyed.connect(cancel.set)
         self._thread = threading.Thread(target=run, name=f"export-{self.camera.id}", daemon=True)
         self.progress.setValue(0)
         self.open_button.setVisible(False)

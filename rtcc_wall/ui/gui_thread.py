@@ -8,12 +8,14 @@ drops it, while the GUI thread may be delivering events to it: a segfault
 of ``processEvents``).
 
 So workers get a *poster* instead: a plain function, safe to call from any
-thread, that queues a call of a GUI-side bound method to the GUI thread. The
-poster names the method's object only through a weak reference, and it
-signals through one relay object that lives as long as the process, so
-nothing a worker holds can ever be the last reference to a Qt object. A call
-whose object is gone (collected, or its C++ half deleted) by the time the GUI
-thread runs it is dropped.
+thread, that queues a call of a GUI-side bound method to the GUI thread (or
+makes it at once when called on the GUI thread). The poster names the
+method's object only through a weak reference and signals through the
+module's one relay object (made on the GUI thread, deleted with the
+QApplication), so nothing a worker holds can be the last reference to a Qt
+object. A call whose object is gone (collected, or its C++ half deleted) by
+the time the GUI thread runs it is dropped, and so is a post after the
+QApplication shut down.
 
 Everything else a worker needs is passed as plain values evaluated on the GUI
 thread before it starts (never a closure over ``self``).
@@ -22,6 +24,7 @@ thread before it starts (never a closure over ``self``).
 from __future__ import annotations
 
 import functools
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -36,7 +39,7 @@ Poster = Callable[..., None]
 
 
 class _Relay(QObject):
-    """The one object posters signal through; never destroyed before the process ends."""
+    """The one object posters signal through (a new QApplication gets a new one)."""
 
     call = Signal(object)
 
@@ -50,10 +53,11 @@ class _Relay(QObject):
 
 
 _relay: _Relay | None = None
+_gui_thread_id = 0  # threading.get_ident() of the thread the relay lives on
 
 
 def _the_relay() -> _Relay:
-    global _relay
+    global _relay, _gui_thread_id
     app = QCoreApplication.instance()
     if app is None:
         raise RuntimeError("gui_poster needs a QApplication")
@@ -61,20 +65,32 @@ def _the_relay() -> _Relay:
         raise RuntimeError("gui_poster must be called on the GUI thread")
     if _relay is None or not shiboken6.isValid(_relay):
         _relay = _Relay()  # created here, so it lives on the GUI thread
+        _gui_thread_id = threading.get_ident()
     return _relay
 
 
 def gui_poster(method: Callable[..., Any]) -> Poster:
-    """A thread-safe function that runs ``method(*args)`` on the GUI thread, later.
+    """A thread-safe function that runs ``method(*args)`` on the GUI thread.
 
-    ``method`` must be a bound method; its object is held weakly. Call this on
-    the GUI thread (where the relay must live); hand the result to the worker.
+    From another thread the call is queued; on the GUI thread it is made at
+    once (as a direct signal connection would). ``method`` must be a bound
+    method; its object is held weakly. Call this on the GUI thread (where the
+    relay must live); hand the result to the worker.
     """
-    relay = _the_relay()
+    _the_relay()
     ref = weakref.WeakMethod(method)
 
     def post(*args: object) -> None:
-        relay.call.emit(functools.partial(_deliver, ref, args))
+        relay = _relay  # not captured: the worker holds no Qt object at all
+        if relay is None or not shiboken6.isValid(relay):
+            return  # the QApplication has shut down
+        if threading.get_ident() == _gui_thread_id:
+            _deliver(ref, args)
+            return
+        try:
+            relay.call.emit(functools.partial(_deliver, ref, args))
+        except RuntimeError:
+            return  # deleted meanwhile: the QApplication is shutting down
 
     return post
 

@@ -123,8 +123,7 @@ class StreamManager:
         # or the process exits with a thread inside OpenCV (observed: abort at exit)
         self._stopping: list[CameraWorker] = []
         self._consumers: dict[StreamKey, dict[Hashable, tuple[int, int] | None]] = {}
-        self._world: SimWorld | None = None
-        self._world_lock = threading.Lock()
+        self._town = _SimTown(network_provider)
         self._closed = False
         self._watchdog_stop = threading.Event()
         self._watchdog: threading.Thread | None = None
@@ -342,20 +341,20 @@ class StreamManager:
 
     # ------------------------------------------------------------------ internals
     def _new_worker(self, camera: Camera, ring: ReplayRing | None = None) -> CameraWorker:
+        # The camera thread gets plain values, never ``self``: the manager holds its
+        # consumers (the UI's tiles), and a thread must not hold the last reference
+        # to a Qt object (it would destroy it there; see ui/gui_thread.py).
+        builder, size = self._source_builder, self._sim_size
+        town = self._town.get if self._network_provider else None
+
         def factory() -> FrameSource:
-            if self._source_builder is not None:
-                return self._source_builder(camera)
+            if builder is not None:
+                return builder(camera)
             try:
                 spec = parse_stream_url(camera.stream)
             except StreamUrlError as e:
                 raise Unsupported(str(e)) from None
-            return make_source(
-                camera,
-                spec,
-                sim_world_provider=self._sim_world if self._network_provider else None,
-                width=self._sim_size[0],
-                height=self._sim_size[1],
-            )
+            return make_source(camera, spec, sim_world_provider=town, width=size[0], height=size[1])
 
         opts = self._worker_options
         masks = self._mask_provider_for(camera.id) if self._mask_provider_for else None
@@ -371,11 +370,40 @@ class StreamManager:
 
     def sim_world(self) -> SimWorld:
         """The shared simulated town (built now if no sim camera has started yet)."""
-        return self._sim_world()
+        return self._town.get()
 
-    def _sim_world(self) -> SimWorld:
-        """The one simulated town, built on first use (on a worker thread)."""
-        with self._world_lock:
+    def _ensure_watchdog(self) -> None:
+        if self._watchdog is None:
+            self._watchdog = threading.Thread(
+                target=_watch,
+                args=(self._watchdog_stop, self._lock, self._workers),  # not ``self``: see above
+                name="camera-watchdog",
+                daemon=True,
+            )
+            self._watchdog.start()
+
+
+def _watch(
+    stop: threading.Event, lock: threading.RLock, workers: dict[StreamKey, CameraWorker]
+) -> None:
+    """The watchdog thread: turns "no frame for a while" into STALE."""
+    while not stop.wait(WATCHDOG_PERIOD_S):
+        with lock:
+            running = list(workers.values())
+        for w in running:
+            w.poll_stale()
+
+
+class _SimTown:
+    """The one simulated town of a manager, built on first use (on a worker thread)."""
+
+    def __init__(self, network_provider: Callable[[], RoadNetwork] | None) -> None:
+        self._network_provider = network_provider
+        self._world: SimWorld | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> SimWorld:
+        with self._lock:
             if self._world is None:
                 from rtcc_wall.video.sim import SimWorld
 
@@ -383,17 +411,3 @@ class StreamManager:
                     raise Unsupported("sim:// cameras need a road network")
                 self._world = SimWorld(self._network_provider(), vehicles=SIM_VEHICLES)
             return self._world
-
-    def _ensure_watchdog(self) -> None:
-        if self._watchdog is None:
-            self._watchdog = threading.Thread(
-                target=self._watch, name="camera-watchdog", daemon=True
-            )
-            self._watchdog.start()
-
-    def _watch(self) -> None:
-        while not self._watchdog_stop.wait(WATCHDOG_PERIOD_S):
-            with self._lock:
-                workers = list(self._workers.values())
-            for w in workers:
-                w.poll_stale()

@@ -10,6 +10,7 @@ from pytestqt.qtbot import QtBot
 from rtcc_wall.core.cameras import CameraState
 from rtcc_wall.ui.main_window import MainWindow
 from rtcc_wall.ui.messages import BridgeLogHandler, MessageBridge
+from tests.helpers import qt_objects_reachable
 from tests.ui.conftest import FakeManager
 
 
@@ -46,6 +47,13 @@ def test_warnings_logged_anywhere_reach_the_bridge(qtbot: QtBot) -> None:
         assert blocker.args[0] == "warning"
         assert "pw99x" not in blocker.args[1]
         log.info("not shown")
+        qtbot.wait(50)
         assert len(bridge.history) == 1
+        # records come from any thread: the handler must not hold the bridge
+        assert qt_objects_reachable(handler) == []
+        # one logged on the GUI thread arrives at once, in order with direct posts
+        log.warning("first")
+        bridge.post("info", "second")
+        assert [t for _l, t in bridge.history][-2:] == ["first", "second"]
     finally:
         log.removeHandler(handler)

@@ -279,6 +279,12 @@ def test_private_camera_in_the_app_keeps_nothing_after_the_incident_closes(
         window.panel.reason_edit.setText("Burglary alarm at the corner store")
         window.panel.open_button.click()
         qtbot.waitUntil(lambda: tile.has_live_picture, timeout=15_000)
+        # the app's camera threads hold no Qt object (their on_state is a poster)
+        assert manager._workers
+        assert manager._watchdog is not None
+        for worker in [*manager._workers.values()]:
+            assert qt_objects_reachable(worker._thread) == []
+        assert qt_objects_reachable(manager._watchdog) == []
         ring = manager.replay(cam.id)
         assert ring is not None
         qtbot.waitUntil(lambda: ring.snapshot() is not None, timeout=10_000)

@@ -34,6 +34,7 @@ from rtcc_wall.ui.startup import (
     app_icon,
     load_with_splash,
 )
+from tests.helpers import qt_objects_reachable
 
 SECRET = "s3cretPW77"
 
@@ -139,6 +140,9 @@ def test_ctrl_c_while_loading_cancels_the_start(qtbot: QtBot) -> None:
     try:
         with pytest.raises(StartCancelled):
             load_with_splash(work)
+        # the load goes on after the cancel: its thread must not hold the splash
+        (loader,) = [t for t in threading.enumerate() if t.name == "rtcc-startup"]
+        assert qt_objects_reachable(loader) == []
     finally:
         stop.set()
     assert time.perf_counter() - t0 < 3

@@ -147,7 +147,7 @@ def test_sim_world_is_built_once_and_shared(
     m = StreamManager(cams, network_provider=provider)
     try:
         assert calls == [], "lazy: nothing built before a sim camera is watched"
-        w1, w2 = m._sim_world(), m._sim_world()
+        w1, w2 = m.sim_world(), m.sim_world()
         assert w1 is w2
         assert calls == [1]
         assert built == [net]
