@@ -83,3 +83,18 @@ def qt_objects_reachable(root: object) -> list[object]:
             continue
         stack.extend(gc.get_referents(o))
     return found
+
+
+def refuse_audit_writes(db: object) -> None:
+    """Makes the audit database at ``db`` refuse every new row (a real write failure)."""
+    import sqlite3
+
+    raw = sqlite3.connect(str(db))
+    try:
+        raw.execute(
+            "CREATE TRIGGER no_more BEFORE INSERT ON events "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+        raw.commit()
+    finally:
+        raw.close()

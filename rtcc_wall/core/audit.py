@@ -78,6 +78,9 @@ EXPORT: Final = "export"
 #: An export refused (role, access policy, no reason) or not completed; outcome says why.
 EXPORT_DENY: Final = "export_deny"
 CONFIG_CHANGE: Final = "config_change"
+#: The operator opened / closed the instant replay of a camera (recorded pictures).
+REPLAY_OPEN: Final = "replay_open"
+REPLAY_CLOSE: Final = "replay_close"
 KINDS: Final = frozenset(
     {
         APP_START,
@@ -93,6 +96,8 @@ KINDS: Final = frozenset(
         EXPORT,
         EXPORT_DENY,
         CONFIG_CHANGE,
+        REPLAY_OPEN,
+        REPLAY_CLOSE,
     }
 )
 OWNERSHIPS: Final = ("city", "private")

@@ -70,6 +70,7 @@ class Report:
     denials: dict[str, int] = field(default_factory=dict)
     mask_lifts: dict[str, int] = field(default_factory=dict)
     exports: dict[str, int] = field(default_factory=dict)
+    replays: dict[str, int] = field(default_factory=dict)
 
     def rows(self) -> list[ReportRow]:
         def split(
@@ -87,6 +88,7 @@ class Report:
             row("views_denied", "Views denied", split(self.denials)),
             row("mask_lifts", "Privacy masks lifted", split(self.mask_lifts)),
             row("exports", "Exports", split(self.exports)),
+            row("replays", "Replays of recorded pictures opened", split(self.replays)),
         ]
 
     def to_csv(self) -> str:
@@ -249,7 +251,9 @@ def transparency_report(
     views = _Views(start, end)
     counts: dict[str, dict[str, int]] = {
         k: defaultdict(int)
-        for k in (audit.VIEW_START, audit.VIEW_DENY, audit.MASK_LIFT, audit.EXPORT)
+        for k in (
+            audit.VIEW_START, audit.VIEW_DENY, audit.MASK_LIFT, audit.EXPORT, audit.REPLAY_OPEN
+        )  # fmt: skip
     }
     incidents = in_period = 0
     # Events before the period matter too: a view started yesterday may run into it.
@@ -288,4 +292,5 @@ def transparency_report(
         denials=dict(counts[audit.VIEW_DENY]),
         mask_lifts=dict(counts[audit.MASK_LIFT]),
         exports=dict(counts[audit.EXPORT]),
+        replays=dict(counts[audit.REPLAY_OPEN]),
     )

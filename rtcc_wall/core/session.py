@@ -57,6 +57,8 @@ class AccessSession:
         self._views: dict[tuple[str, Hashable], tuple[View, str]] = {}
         #: camera id -> the reason of its private view that ran out: extending needs another
         self._spent: dict[str, str] = {}
+        #: open replays: replay id -> (camera id, incident id, reason)
+        self._replays: dict[str, tuple[str, str | None, str | None]] = {}
         self._ids = itertools.count(1)
 
     # --- the incident being worked ---------------------------------------------------
@@ -156,6 +158,66 @@ class AccessSession:
                 out.append(Revoked(camera_id, holder, s.code, s.message))
         return out
 
+    # --- replays of recorded pictures -----------------------------------------------
+    def open_replay(self, camera_id: str, first: float, last: float) -> str | None:
+        """Records that the operator opens the replay of ``camera_id``, whose buffer
+        holds pictures from ``first`` to ``last`` (epoch seconds).
+
+        Returns the replay's id for ``close_replay``, or None when the audit log
+        cannot be written: the replay is then refused, as a view would be.
+        """
+        camera = self.cameras[camera_id]
+        with self._lock:
+            incident, reason = self._incident, self._reason
+        why = reason if camera.ownership == "private" else (reason or "wall")
+        incident_id = incident.id if incident is not None else None
+        replay_id = f"r{next(self._ids)}"
+        try:
+            self.audit.append(
+                A.REPLAY_OPEN,
+                operator=self.operator.name,
+                camera_id=camera_id,
+                incident_id=incident_id,
+                ownership=camera.ownership,
+                reason=why,
+                outcome="opened",
+                detail={
+                    "replay_id": replay_id,
+                    "role": self.operator.role,
+                    "buffer_from": _utc(first),
+                    "buffer_to": _utc(last),
+                },
+            )
+        except A.AuditWriteError:
+            return None
+        with self._lock:
+            self._replays[replay_id] = (camera_id, incident_id, why)
+        return replay_id
+
+    def close_replay(self, replay_id: str, *, code: str = "closed") -> None:
+        """The replay window closed (``code``: why); a second call does nothing."""
+        with self._lock:
+            entry = self._replays.pop(replay_id, None)
+        if entry is None:
+            return
+        camera_id, incident_id, why = entry
+        camera = self.cameras.get(camera_id)
+        with contextlib.suppress(A.AuditWriteError):  # closed either way
+            self.audit.append(
+                A.REPLAY_CLOSE,
+                operator=self.operator.name,
+                camera_id=camera_id,
+                incident_id=incident_id,
+                ownership=camera.ownership if camera else None,
+                reason=why,
+                outcome=code,
+                detail={"replay_id": replay_id},
+            )
+
+    def open_replays(self) -> list[str]:
+        with self._lock:
+            return list(self._replays)
+
     # --- the session itself ------------------------------------------------------------
     def log_app(self, kind: str, detail: dict[str, object] | None = None) -> None:
         """App start/stop and the operator's identity (best effort: the app runs on)."""
@@ -173,5 +235,11 @@ class AccessSession:
             )
 
     def close(self) -> None:
+        for replay_id in self.open_replays():
+            self.close_replay(replay_id, code="app_stop")
         for camera_id, holder in self.active_views():
             self.end_view(camera_id, holder, code="app_stop")
+
+
+def _utc(epoch_s: float) -> str:
+    return A.format_ts(dt.datetime.fromtimestamp(epoch_s, dt.UTC))

@@ -599,18 +599,36 @@ class MainWindow(QMainWindow):
         menu.exec(pos)  # type: ignore[call-overload]
 
     def open_replay(self, camera_id: str) -> QWidget | None:
-        """The replay viewer of a camera on the wall (its masks burned in); None if unavailable."""
-        from rtcc_wall.ui.replay import ReplayUnavailable, open_replay
+        """The replay viewer of a camera on the wall (its masks burned in); None if unavailable.
+
+        Opening and closing it are audited (``replay_open`` / ``replay_close``, with
+        the span of pictures the buffer held); no audit log, no replay.
+        """
+        from rtcc_wall.ui.replay import ReplayDialog, ReplayUnavailable
 
         cam = self.loaded.cameras.get(camera_id)
         if cam is None:
             return None
         provider = self.masks.provider(camera_id) if self.masks is not None else None
         try:
-            dlg = open_replay(cam, self.manager, provider, self)
+            dlg = ReplayDialog(cam, self.manager, provider, self)
         except ReplayUnavailable as e:
             self.messages.post("warning", str(e))
             return None
+        session = self.session
+        if session is not None:
+            replay_id = session.open_replay(camera_id, dlg.times[0], dlg.times[-1])
+            if replay_id is None:
+                dlg.reject()  # nothing was shown; the dialog lets go of every picture
+                self.messages.post("error", "Audit log unavailable: replay refused")
+                return None
+            dlg.closed_for_privacy.connect(
+                lambda _m, r=replay_id: session.close_replay(r, code="view_ended")
+            )
+            dlg.finished.connect(lambda _r, r=replay_id: session.close_replay(r))
+        dlg.show()
+        dlg.raise_()
+        dlg.activateWindow()
         self._evidence_dialogs.append((camera_id, dlg))
         dlg.finished.connect(lambda _r, d=dlg: self._forget_dialog(d))
         return dlg

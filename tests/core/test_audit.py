@@ -567,6 +567,8 @@ def _report_log(db: Path) -> None:
         log.append(audit.MASK_LIFT, operator="alice", camera_id="p-1", ownership="private")
         log.append(audit.MASK_RESTORE, operator="alice", camera_id="p-1", ownership="private")
         log.append(audit.EXPORT, operator="alice", camera_id="c-1", ownership="city")
+        log.append(audit.REPLAY_OPEN, operator="alice", camera_id="p-1", ownership="private")
+        log.append(audit.REPLAY_CLOSE, operator="alice", camera_id="p-1", ownership="private")
         # a city view never stopped: counts until app_stop (10 minutes)
         c.at(11, 0)
         log.append(audit.VIEW_START, operator="alice", camera_id="c-1", incident_id="inc-1",
@@ -597,10 +599,13 @@ def test_report_counts_and_durations_by_ownership(tmp_path: Path) -> None:
     assert report.denials == {"private": 2, "city": 1}
     assert report.mask_lifts == {"private": 1}
     assert report.exports == {"city": 1}
+    assert report.replays == {"private": 1}
     rows = _csv(report.to_csv())
     assert list(rows) == [
         "incidents_opened", "views", "view_minutes", "views_denied", "mask_lifts", "exports",
+        "replays",
     ]  # fmt: skip
+    assert rows["replays"]["private"] == "1"
     assert rows["view_minutes"]["private"] == "8.0"
     assert rows["view_minutes"]["city"] == "10.0"
     assert rows["view_minutes"]["total"] == "18.0"
@@ -647,7 +652,7 @@ def test_report_html_is_self_contained_and_escaped(tmp_path: Path) -> None:
     assert "<b>" not in page
     assert "<script" not in page
     assert "http" not in page  # no external resources
-    assert "verified: 17 events, last seq 17" in page
+    assert "verified: 19 events, last seq 19" in page
     assert "<td>8.0</td>" in page
 
 

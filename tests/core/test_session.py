@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from rtcc_wall.core import audit as A
 from rtcc_wall.core.access import AccessPolicy, Incident, Operator
 from rtcc_wall.core.session import AUDIT_DOWN, AccessSession
+from tests.helpers import refuse_audit_writes
 
 NOW = dt.datetime(2026, 11, 27, 14, 0, tzinfo=dt.UTC)
 
@@ -105,13 +105,7 @@ def test_view_expires_after_the_limit(session: AccessSession, demo_loaded) -> No
 
 
 def test_audit_failure_refuses_the_view(session: AccessSession) -> None:
-    # a real write failure: a trigger that refuses every new row
-    raw = sqlite3.connect(session.audit.path)
-    raw.execute(
-        "CREATE TRIGGER no_more BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'disk full'); END"
-    )
-    raw.commit()
-    raw.close()
+    refuse_audit_writes(session.audit.path)  # a real write failure
     d = session.request_view("city-01", object())
     assert not d.allowed
     assert d.code == AUDIT_DOWN
@@ -131,3 +125,42 @@ def test_expired_view_needs_a_new_reason(session: AccessSession, demo_loaded) ->
     renewed = session.request_view(cam.id, "tile")
     assert renewed.allowed
     assert renewed.expires_at == NOW + dt.timedelta(minutes=31)
+
+
+def test_a_replay_is_audited_open_and_closed(session: AccessSession, demo_loaded) -> None:  # type: ignore[no-untyped-def]
+    cam = demo_loaded.cameras["priv-01"]
+    session.set_incident(_incident_at(cam), "armed robbery")
+    first = NOW.timestamp() - 60
+    rid = session.open_replay(cam.id, first, first + 59.5)
+    assert rid is not None
+    ev = _events(session)[-1]
+    assert (ev.kind, ev.camera_id, ev.incident_id, ev.ownership, ev.reason, ev.outcome) == (
+        A.REPLAY_OPEN, cam.id, "INC-1", "private", "armed robbery", "opened",
+    )  # fmt: skip
+    assert ev.detail == {
+        "replay_id": rid, "role": "operator",
+        "buffer_from": "2026-11-27T13:59:00.000000Z", "buffer_to": "2026-11-27T13:59:59.500000Z",
+    }  # fmt: skip
+    assert session.open_replays() == [rid]
+    session.close_replay(rid, code="view_ended")
+    session.close_replay(rid)  # the dialog's "finished" after its revoke: once only
+    closes = [e for e in _events(session) if e.kind == A.REPLAY_CLOSE]
+    assert [(e.outcome, e.detail["replay_id"], e.incident_id) for e in closes] == [
+        ("view_ended", rid, "INC-1")
+    ]
+    assert session.open_replays() == []
+
+
+def test_open_replays_close_with_the_session(session: AccessSession) -> None:
+    rid = session.open_replay("city-01", NOW.timestamp() - 10, NOW.timestamp())
+    assert rid is not None
+    assert _events(session)[-1].reason == "wall"  # a city camera needs no reason of its own
+    session.close()
+    ev = _events(session)[-1]
+    assert (ev.kind, ev.outcome, ev.detail["replay_id"]) == (A.REPLAY_CLOSE, "app_stop", rid)
+
+
+def test_audit_failure_refuses_the_replay(session: AccessSession) -> None:
+    refuse_audit_writes(session.audit.path)
+    assert session.open_replay("city-01", NOW.timestamp() - 10, NOW.timestamp()) is None
+    assert session.open_replays() == []

@@ -17,9 +17,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
+from rtcc_wall.core import audit as A
 from rtcc_wall.core.cameras import Camera, CameraState, MaskPolygons, Ownership
 from rtcc_wall.ui.replay import (
     ReplayDialog,
@@ -30,7 +31,7 @@ from rtcc_wall.ui.replay import (
 )
 from rtcc_wall.video.manager import StreamManager
 from rtcc_wall.video.masks import MASK_BGRA, is_mask_colour
-from tests.helpers import qt_objects_reachable, stream_camera
+from tests.helpers import qt_objects_reachable, refuse_audit_writes, stream_camera
 from tests.servers.rtsp import RtspServer
 
 #: The right third of the picture, top to bottom.
@@ -73,6 +74,11 @@ def dialogs() -> Iterator[list[ReplayDialog]]:
     for d in opened:
         if not d.is_closed:
             d.reject()
+
+
+def has_replay(manager: StreamManager, camera_id: str) -> bool:
+    ring = manager.replay(camera_id)
+    return ring is not None and ring.snapshot() is not None
 
 
 def playing(dialog: ReplayDialog) -> bool:
@@ -291,9 +297,20 @@ def test_private_camera_in_the_app_keeps_nothing_after_the_incident_closes(
         snap = ring.snapshot()
         assert snap is not None
         assert snap.encoded_here  # a sim camera: pictures encoded for the ring
-        dialog = open_replay(cam, manager, access.masks.provider(cam.id), window)
+        opened = window.open_replay(cam.id)  # as the tile menu's "Instant replay…" does
+        assert isinstance(opened, ReplayDialog)
+        dialog = opened
         dialogs.append(dialog)
         qtbot.waitUntil(lambda: dialog.shown_index >= 0, timeout=5000)
+        ev = list(A.read_events(access.audit.path))[-1]
+        formal = access.session.incident
+        assert formal is not None
+        assert (ev.kind, ev.camera_id, ev.incident_id, ev.ownership, ev.outcome) == (
+            A.REPLAY_OPEN, cam.id, formal.id, "private", "opened",
+        )  # fmt: skip
+        assert ev.reason == "Burglary alarm at the corner store"
+        span = A.parse_ts(ev.detail["buffer_to"]) - A.parse_ts(ev.detail["buffer_from"])
+        assert abs(span.total_seconds() - (dialog.times[-1] - dialog.times[0])) < 0.001
 
         window.close_formal_incident("alarm was false")
         qtbot.waitUntil(lambda: tile.state is CameraState.DENIED, timeout=5_000)
@@ -302,6 +319,20 @@ def test_private_camera_in_the_app_keeps_nothing_after_the_incident_closes(
         assert manager.replay(cam.id) is None
         qtbot.waitUntil(lambda: dialog.is_closed, timeout=2_000)
         assert dialog.view.picture is None
+        closes = [e for e in A.read_events(access.audit.path) if e.kind == A.REPLAY_CLOSE]
+        assert [(e.camera_id, e.outcome, e.detail["replay_id"]) for e in closes] == [
+            (cam.id, "view_ended", ev.detail["replay_id"])
+        ]
+
+        # no audit log, no replay (here a city camera's, the log refusing every write)
+        city = loaded.cameras["city-06"]
+        window.wall.set_cameras([city.id])
+        qtbot.waitUntil(lambda: has_replay(manager, city.id), timeout=15_000)
+        refuse_audit_writes(access.audit.path)
+        assert window.open_replay(city.id) is None
+        assert window.messages.history[-1] == ("error", "Audit log unavailable: replay refused")
+        assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, ReplayDialog)
+                    and w.isVisible()]  # fmt: skip
     finally:
         window.close()
         manager.shutdown()
