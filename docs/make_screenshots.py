@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import hashlib
 import os
 import re
 import shutil
@@ -351,6 +352,10 @@ class Transcript:
         self.parts = []
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _quote(arg: str) -> str:
     if re.fullmatch(r"[A-Za-z0-9_./:=,+@%^-]+", arg):
         return arg
@@ -463,7 +468,9 @@ def text_outputs(ws: Workspace, want: Callable[[str], bool]) -> None:
             export_create(record=False)
         folders = sorted(p for p in evidence.iterdir() if p.is_dir())
         rel = f"evidence/{folders[-1].name}"
+        audit_db = ws.home / ".local" / "share" / "rtcc-wall" / "audit.sqlite3"
         t.run("export", "verify", rel)
+        t.run("export", "verify", rel, "--audit-db", str(audit_db))
         clip = folders[-1] / "data" / "clip.mp4"
         with clip.open("r+b") as f:  # one byte changed, as a careless editor would
             f.seek(4096)
@@ -472,6 +479,16 @@ def text_outputs(ws: Workspace, want: Callable[[str], bool]) -> None:
             f.write(bytes([b[0] ^ 0xFF]))
         (folders[-1] / "data" / "notes.txt").write_text("added later\n", encoding="utf-8")
         t.run("export", "verify", rel, expect=1)
+        # a forger: the added file removed, both manifests recomputed over the changed clip
+        (folders[-1] / "data" / "notes.txt").unlink()
+        for name in ("manifest-sha256.txt", "tagmanifest-sha256.txt"):  # the second lists the first
+            f = folders[-1] / name
+            rels = [ln.split("  ", 1)[1] for ln in f.read_text(encoding="utf-8").splitlines()]
+            f.write_text(
+                "".join(f"{_sha256(folders[-1] / r)}  {r}\n" for r in rels), encoding="utf-8"
+            )
+        t.run("export", "verify", rel)
+        t.run("export", "verify", rel, "--audit-db", str(audit_db), expect=1)
 
     make("export-verify.txt", export_verify)
 

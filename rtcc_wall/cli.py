@@ -916,15 +916,30 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _export_verify(args: argparse.Namespace) -> int:
-    from rtcc_wall.core.export import verify
+    from rtcc_wall.core.audit import AuditError
+    from rtcc_wall.core.export import verify, verify_with_audit
 
+    prog = "rtcc-wall export verify"
     folder = Path(args.dir)
     if not folder.is_dir():
-        print(redact(f"rtcc-wall export verify: {folder} is not a folder"), file=sys.stderr)
+        print(redact(f"{prog}: {folder} is not a folder"), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    db = Path(args.audit_db) if args.audit_db else None
+    if db is not None and not db.is_file():
+        print(redact(f"{prog}: no audit log at {db}"), file=sys.stderr)
         return EXIT_BAD_INPUT
     problems = verify(folder)
+    seq: int | None = None
+    if db is not None:
+        try:
+            more, seq = verify_with_audit(folder, db)
+        except AuditError as e:
+            print(redact(f"{prog}: {e}"), file=sys.stderr)
+            return EXIT_BAD_INPUT
+        problems += more
     if not problems:
-        print(redact(f"OK: {folder} is intact (every file matches its SHA-256)"))
+        logged = f"; it is the export of audit event seq {seq} in {db}" if db else ""
+        print(redact(f"OK: {folder} is intact (every file matches its SHA-256){logged}"))
         return EXIT_OK
     n = len(problems)
     print(redact(f"FAILED: {folder}: {n} problem{'s' if n != 1 else ''}"), file=sys.stderr)
@@ -1164,9 +1179,13 @@ def _export_parser() -> argparse.ArgumentParser:
         "verify",
         help="check an export (exit 0 intact, 1 naming each changed, missing or added file)",
         description="Check the BagIt declaration, both manifests and the Payload-Oxum of an "
-        "export folder; exit 0 if intact, 1 naming every problem, 2 if DIR is not a folder.",
+        "export folder; exit 0 if intact, 1 naming every problem, 2 if DIR is not a folder. "
+        "With --audit-db, also check that the audit log recorded this export with this very "
+        "manifest (catches files changed and manifests rewritten) and that the log verifies.",
     )
     v.add_argument("dir", metavar="DIR")
+    v.add_argument("--audit-db", metavar="PATH",
+                   help="the site's audit log, to check the export against")  # fmt: skip
     return p
 
 

@@ -634,6 +634,50 @@ class ExportResult:
     problems: list[str] = field(default_factory=list)
 
 
+
+def verify_with_audit(path: Path | str, audit_db: Path | str) -> tuple[list[str], int | None]:
+    """Cross-checks the export at ``path`` with the audit log ``audit_db``.
+
+    The bag's own manifests only show that its files match each other: someone
+    who changed a file and rewrote both manifests would pass ``verify``. The
+    audit log (hash-chained, append-only) recorded the SHA-256 of the bag's
+    ``manifest-sha256.txt`` when it was exported; this finds that ``export``
+    event, by that hash (a renamed folder still matches) or else by the
+    folder's name, and checks the log's chain. Returns (problems, the event's
+    seq or None); raises :class:`~rtcc_wall.core.audit.AuditError` when the log
+    cannot be read.
+    """
+    bag = Path(path)
+    problems: list[str] = []
+    chain = A.verify(audit_db)
+    if not chain.ok:
+        problems.append(f"audit log: does not verify ({chain.message}); it vouches for nothing")
+    try:
+        actual, _ = sha256_file(bag / MANIFEST)
+    except OSError as e:
+        problems.append(f"{MANIFEST}: cannot be read ({_os_reason(e)})")
+        return problems, None
+    by_name: A.AuditEvent | None = None
+    for ev in A.read_events(audit_db):
+        if ev.kind != A.EXPORT:
+            continue
+        try:
+            detail = ev.detail
+        except ValueError:
+            continue  # a malformed row: the chain check names it
+        if detail.get("manifest_sha256") == actual:
+            return problems, ev.seq  # (a renamed folder too: the content is what counts)
+        if detail.get("folder") == bag.name:
+            by_name = ev
+    if by_name is not None:
+        problems.append(
+            f"{MANIFEST}: not the one recorded when this folder was exported (audit event seq "
+            f"{by_name.seq}): the export was changed and its manifests rewritten"
+        )
+        return problems, by_name.seq
+    problems.append(f"{bag.name}: the audit log records no export with this manifest or name")
+    return problems, None
+
 def _iso(t: float) -> str:
     return A.format_ts(dt.datetime.fromtimestamp(t, dt.UTC))
 

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -633,3 +634,18 @@ def test_out_folder_must_be_a_writable_folder(tmp_path: Path) -> None:
             E.start_export(target, "x")
     finally:
         ro.chmod(0o700)
+
+
+def test_a_log_that_does_not_verify_vouches_for_nothing(bag: Path, log: A.AuditLog) -> None:
+    problems, seq = E.verify_with_audit(bag, log.path)
+    assert (problems, seq) == ([], list(A.read_events(log.path))[-1].seq)
+    raw = sqlite3.connect(log.path)  # an edited row (the triggers dropped first)
+    raw.execute("DROP TRIGGER events_no_update")
+    raw.execute("UPDATE events SET reason = 'nothing to see' WHERE seq = 2")
+    raw.commit()
+    raw.close()
+    problems, seq = E.verify_with_audit(bag, log.path)
+    assert seq is not None  # the export's row itself is still found
+    assert len(problems) == 1
+    assert problems[0].startswith("audit log: does not verify (")
+    assert problems[0].endswith("); it vouches for nothing")

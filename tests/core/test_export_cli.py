@@ -7,6 +7,7 @@ two named operators, an officer and a supervisor.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -152,6 +153,56 @@ def test_verify_names_a_flipped_byte_and_a_missing_folder(site: Site) -> None:
     gone = site.run("export", "verify", str(site.root / "nope"))
     assert gone.returncode == 2
     assert "is not a folder" in gone.stderr
+
+
+def _rewrite_manifests(folder: Path) -> None:
+    """What a forger would do after changing a file: recompute both manifests."""
+    for name in ("manifest-sha256.txt", "tagmanifest-sha256.txt"):  # (the second lists the first)
+        rels = [ln.split("  ", 1)[1] for ln in (folder / name).read_text().splitlines()]
+        text = "".join(
+            f"{hashlib.sha256((folder / r).read_bytes()).hexdigest()}  {r}\n" for r in rels
+        )
+        (folder / name).write_text(text)
+
+
+def test_verify_against_the_audit_log_catches_rewritten_manifests(site: Site) -> None:
+    r = site.create("--camera", "city-01", "--seconds", "1", "--reason", "evidence")
+    assert r.returncode == 0, r.stderr
+    [folder] = site.exports()
+    export_seq = site.events()[-1].seq
+    db = str(site.audit_db)
+    ok = site.run("export", "verify", str(folder), "--audit-db", db)
+    assert ok.returncode == 0, ok.stderr
+    assert f"it is the export of audit event seq {export_seq} in " in ok.stdout
+    # renamed: the content is what counts
+    renamed = folder.with_name("case-2026-004711")
+    folder.rename(renamed)
+    assert site.run("export", "verify", str(renamed), "--audit-db", db).returncode == 0
+    renamed.rename(folder)
+    # a changed picture with both manifests recomputed passes the bag's own check ...
+    clip = folder / "data/clip.mp4"
+    data = bytearray(clip.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    clip.write_bytes(bytes(data))
+    _rewrite_manifests(folder)
+    assert site.run("export", "verify", str(folder)).returncode == 0
+    # ... but not the audit log's
+    bad = site.run("export", "verify", str(folder), "--audit-db", db)
+    assert bad.returncode == 1
+    assert (
+        f"manifest-sha256.txt: not the one recorded when this folder was exported (audit event "
+        f"seq {export_seq}): the export was changed and its manifests rewritten"
+    ) in bad.stderr
+    # another site's log knows nothing of it; no log at all is bad input
+    other = site.root / "other-audit.sqlite3"
+    with A.AuditLog(other) as log:
+        log.append(A.APP_START, operator="system")
+    unknown = site.run("export", "verify", str(folder), "--audit-db", str(other))
+    assert unknown.returncode == 1
+    assert "the audit log records no export with this manifest or name" in unknown.stderr
+    missing = site.run("export", "verify", str(folder), "--audit-db", str(site.root / "nope"))
+    assert missing.returncode == 2
+    assert "no audit log at" in missing.stderr
 
 
 @pytest.mark.parametrize(
