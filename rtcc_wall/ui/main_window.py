@@ -95,6 +95,8 @@ class MainWindow(QMainWindow):
         self._reload_pool: ThreadPoolExecutor | None = None
         #: open replay/export dialogs by camera id (closed when a view is revoked)
         self._evidence_dialogs: list[tuple[str, QWidget]] = []
+        #: the selected route's arrival windows by camera id (on every wall)
+        self._windows: dict[str, tuple[dt.datetime, dt.datetime]] = {}
         #: wall-mode monitors' walls governed by this console (see attach_wall)
         self._attached_walls: list[WallWidget] = []
         cfg = loaded.config
@@ -354,7 +356,7 @@ class MainWindow(QMainWindow):
             return
         self.wall.set_layout(layout_for(len(ids)))
         self.wall.set_cameras(ids, view_name=f"Route {index + 1}")
-        self.wall.set_windows(windows)
+        self._set_windows(windows)
         self.statusBar().showMessage(
             f"Route {index + 1}: {len(ids)} camera(s) on the wall in arrival order", 6000
         )
@@ -703,7 +705,14 @@ class MainWindow(QMainWindow):
         self.panel.show_incident(None)
         self._refresh_formal()
         self.routes_panel.clear()
-        self.wall.set_windows({})
+        self._set_windows({})
+
+    def _set_windows(self, windows: dict[str, tuple[dt.datetime, dt.datetime]]) -> None:
+        """The route's arrival windows on every wall: a route camera put on a wall
+        monitor shows (and highlights) its window there too."""
+        self._windows = windows
+        for wall in self.walls():
+            wall.set_windows(windows)
 
     # --- wall mode hook (rtcc_wall/ui/wall_mode.py) -------------------------------------
     def attach_wall(self, wall: WallWidget) -> None:
@@ -714,6 +723,7 @@ class MainWindow(QMainWindow):
             wall.tile_menu_requested.connect(self._tile_menu)
             if self.masks is not None:
                 wall.set_mask_note(self._mask_note)
+            wall.set_windows(self._windows)
 
     def detach_wall(self, wall: WallWidget) -> None:
         if wall in self._attached_walls:

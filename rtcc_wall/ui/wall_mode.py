@@ -19,7 +19,6 @@ access ticks revoke their views too (``MainWindow.attach_wall``).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
@@ -480,11 +479,6 @@ class WallModeController(QObject):
     def recheck_access(self) -> None:
         for wall in self.walls():
             wall.recheck_access()
-
-    def set_windows(self, windows: dict[str, tuple[dt.datetime, dt.datetime]]) -> None:
-        """Arrival windows per camera on every wall window (as ``WallWidget.set_windows``)."""
-        for wall in self.walls():
-            wall.set_windows(windows)
 
     def save_slates(self) -> None:
         """Every open window's wall and the kept ones go into the wall state (not yet saved)."""

@@ -9,10 +9,12 @@ import weakref
 from collections.abc import Iterator
 
 import pytest
+from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
 from rtcc_wall.ui.escape import EscapeRunner
 from rtcc_wall.ui.main_window import MainWindow
+from rtcc_wall.ui.wall_mode import WallWindow
 from tests.ui.conftest import FakeManager
 
 
@@ -75,6 +77,44 @@ def test_route_order_on_wall_with_windows(qtbot: QtBot, window: MainWindow, demo
     window.clear_incident()
     assert all(t.arrival_window is None for t in window.wall.tiles())
     assert _route_lines(window) == 0
+
+
+def test_arrival_windows_reach_the_wall_monitors(  # type: ignore[no-untyped-def]
+    qtbot: QtBot, window: MainWindow, demo_loaded
+) -> None:
+    """A route camera the operator put on a wall monitor shows its window there too."""
+    monitor = WallWindow(window, QGuiApplication.primaryScreen(), "TEST-1")
+    window.attach_wall(monitor.wall)  # as the wall-mode controller does
+    try:
+        cam = demo_loaded.cameras["city-06"]
+        window.set_incident(cam.x + 15, cam.y, at=dt.datetime.now(dt.UTC))
+        qtbot.waitUntil(lambda: window.routes_panel.analysis is not None, timeout=10_000)
+        a = window.routes_panel.analysis
+        assert a is not None
+        route = max(a.routes, key=lambda r: len(r.cameras))
+        first = route.cameras[0]
+        monitor.wall.set_cameras([first.camera.id, "city-01"])
+        window.route_order_on_wall(route.index)
+        windows = {
+            c: t.arrival_window
+            for c, t in zip(monitor.wall.camera_ids(), monitor.wall.tiles(), strict=False)
+            if c
+        }
+        assert windows[first.camera.id] == (first.earliest_at, first.latest_at)
+        if "city-01" not in {c.camera.id for c in route.cameras}:
+            assert windows["city-01"] is None
+        # a monitor attached later gets the windows too; clearing clears them everywhere
+        late = WallWindow(window, QGuiApplication.primaryScreen(), "TEST-2")
+        late.wall.set_cameras([first.camera.id])
+        window.attach_wall(late.wall)
+        assert late.wall.tiles()[0].arrival_window == (first.earliest_at, first.latest_at)
+        window.clear_incident()
+        assert all(t.arrival_window is None for t in [*monitor.wall.tiles(), *late.wall.tiles()])
+        window.detach_wall(late.wall)
+        late.close()
+    finally:
+        window.detach_wall(monitor.wall)
+        monitor.close()
 
 
 def test_ignore_oneway_recomputes(qtbot: QtBot, window: MainWindow, demo_loaded) -> None:  # type: ignore[no-untyped-def]
