@@ -1107,10 +1107,15 @@ def _export_write(
 
     print(redact(f"recording {camera.id} ({camera.stream}) for {args.seconds:g} s "
                  "(Ctrl+C cancels)"), flush=True)  # fmt: skip
+    short: export_media.RecordingCutShort | None = None
     try:
         snap = export_media.record(
             camera, args.seconds, sim_world_provider=sim_world, progress=progress, cancel=cancel
         )
+    except export_media.RecordingCutShort as e:  # evidence recorded is exported, not lost
+        print(redact(f"{prog}: {e}; exporting the {e.recorded_s:.1f} s recorded"),
+              file=sys.stderr)  # fmt: skip
+        snap, short = e.snapshot, e
     except ex.ExportError as e:
         print(redact(f"{prog}: {e}"), file=sys.stderr)
         return EXIT_FAILED
@@ -1141,6 +1146,10 @@ def _export_write(
             print(f"  verify: {p}", file=sys.stderr)
         return EXIT_FAILED
     print("  verify: OK")
+    if short is not None:
+        print(redact(f"{prog}: the export holds {short.recorded_s:.1f} of {args.seconds:g} s: "
+                     "the recording stopped early (see above)"), file=sys.stderr)  # fmt: skip
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -1159,7 +1168,8 @@ def _export_parser() -> argparse.ArgumentParser:
         "with --snapshot a PNG of the last picture) into a new folder in DIR. Masked by "
         "default; --unmasked needs the supervisor role. Private cameras follow the viewing "
         "rules (an open incident nearby, a valid waiver...). Exit 0 exported, 1 refused or "
-        "failed, 2 bad input, 130 cancelled.",
+        "failed (or the stream broke mid-recording: what was recorded is exported), 2 bad "
+        "input, 130 cancelled.",
     )
     c.add_argument("--config", metavar="FILE", help="configuration (default: see README)")
     c.add_argument("--camera", metavar="ID", required=True, help="the camera's id")

@@ -584,6 +584,16 @@ class RecordingError(ExportError):
     """The camera could not be recorded (cannot open it, the stream broke)."""
 
 
+class RecordingCutShort(RecordingError):
+    """The stream broke (or stalled) after part of the recording: ``snapshot`` holds the
+    ``recorded_s`` seconds recorded before, to be exported rather than lost."""
+
+    def __init__(self, message: str, snapshot: ReplaySnapshot, recorded_s: float) -> None:
+        super().__init__(message)
+        self.snapshot = snapshot
+        self.recorded_s = recorded_s
+
+
 def record(
     camera: Camera,
     seconds: float,
@@ -603,7 +613,9 @@ def record(
     (``PictureEncoder``, up to 1920x1080). The recording starts at the first
     key frame and ends once it spans ``seconds``. ``progress(seconds so far)``
     is called after each picture; ``cancel`` (or Ctrl+C, KeyboardInterrupt)
-    stops it. Raises :class:`RecordingError` (redacted) when the camera fails.
+    stops it. Raises :class:`RecordingError` (redacted) when the camera fails,
+    :class:`RecordingCutShort` (with what was recorded) when it fails after
+    the first key frame.
     """
     if not seconds > 0:
         raise ValueError(f"seconds must be positive, got {seconds}")
@@ -641,11 +653,9 @@ def record(
             try:
                 img = source.read(read_timeout_s)
             except SourceError as e:
-                raise RecordingError(f"recording {camera.id} failed: {e}") from e
+                raise _broke(camera, ring, seconds, str(e)) from e
             if img is None:
-                raise RecordingError(
-                    redact(f"recording {camera.id} failed: {source.describe()} ended")
-                )
+                raise _broke(camera, ring, seconds, redact(f"{source.describe()} ended"))
             if encoder is not None:
                 encoder.encode(img, time.time())
                 if encoder.failed:
@@ -657,8 +667,8 @@ def record(
             if got >= seconds:
                 break
             if clock() > deadline:
-                raise RecordingError(
-                    f"recording {camera.id} failed: {seconds:g} s of pictures did not come in time"
+                raise _broke(
+                    camera, ring, seconds, f"{seconds:g} s of pictures did not come in time"
                 )
     finally:
         source.close()
@@ -666,3 +676,15 @@ def record(
     if snap is None:
         raise RecordingError(f"recording {camera.id} failed: no pictures")
     return snap
+
+
+def _broke(camera: Camera, ring: ReplayRing, seconds: float, why: str) -> RecordingError:
+    """The error for a recording that stopped early: cut short if anything was recorded."""
+    snap = ring.snapshot()
+    span = ring.time_span()
+    got = span[1] - span[0] if span is not None else 0.0
+    if snap is None or got <= 0.0:
+        return RecordingError(f"recording {camera.id} failed: {why}")
+    return RecordingCutShort(
+        f"recording {camera.id} stopped after {got:.1f} of {seconds:g} s: {why}", snap, got
+    )

@@ -155,6 +155,44 @@ def test_verify_names_a_flipped_byte_and_a_missing_folder(site: Site) -> None:
     assert "is not a folder" in gone.stderr
 
 
+def test_a_stream_that_breaks_mid_recording_exports_what_was_recorded(
+    site: Site, rtsp_auth_server: RtspServer
+) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rtcc_wall", "export", "create", "--config", str(site.config),
+         "--out", str(site.out), "--camera", "city-01", "--seconds", "30",
+         "--reason", "car seen fleeing"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(site.env, RTCC_WALL_OPERATOR="officer.one"),
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        seen = ""
+        while "recorded  2." not in seen:  # two seconds in (each line a second)
+            line = proc.stdout.readline()
+            assert line, f"the recording ended early: {seen}"
+            seen += line
+        rtsp_auth_server.kill()  # the camera goes away mid-recording
+        out, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        rtsp_auth_server.start()  # (the module's other tests use it)
+    assert proc.returncode == 1, out + err
+    assert "city-01 stopped after " in err
+    assert " of 30 s: " in err
+    assert "; exporting the " in err
+    assert "the export holds " in err
+    assert "verify: OK" in out
+    [folder] = site.exports()
+    v = site.run("export", "verify", str(folder), "--audit-db", str(site.audit_db))
+    assert v.returncode == 0, v.stderr
+    meta = json.loads((folder / "data/metadata.json").read_text())
+    assert 1.5 <= meta["time_range_utc"]["seconds"] < 10  # what came before the break
+    assert [e.kind for e in site.events()][-1] == A.EXPORT
+    assert_no_password(site, subprocess.CompletedProcess(proc.args, 1, seen + out, err))
+
+
 def _rewrite_manifests(folder: Path) -> None:
     """What a forger would do after changing a file: recompute both manifests."""
     for name in ("manifest-sha256.txt", "tagmanifest-sha256.txt"):  # (the second lists the first)
