@@ -169,8 +169,16 @@ class AccessSession:
         camera = self.cameras[camera_id]
         with self._lock:
             incident, reason = self._incident, self._reason
-        why = reason if camera.ownership == "private" else (reason or "wall")
-        incident_id = incident.id if incident is not None else None
+            views = [(v, vid) for (cid, _h), (v, vid) in self._views.items() if cid == camera_id]
+        extra: dict[str, object] = {}
+        why: str | None
+        incident_id: str | None
+        if views:  # recorded under this view: its incident and reason
+            view, view_id = views[0]
+            incident_id, why, extra = view.incident_id, view.reason, {"view_id": view_id}
+        else:
+            why = reason if camera.ownership == "private" else (reason or "wall")
+            incident_id = incident.id if incident is not None else None
         replay_id = f"r{next(self._ids)}"
         try:
             self.audit.append(
@@ -186,6 +194,7 @@ class AccessSession:
                     "role": self.operator.role,
                     "buffer_from": _utc(first),
                     "buffer_to": _utc(last),
+                    **extra,
                 },
             )
         except A.AuditWriteError:

@@ -304,6 +304,7 @@ class MainWindow(QMainWindow):
         if inc is None:
             return
         self.map.clear_escape()
+        self._set_windows({})  # the old analysis's windows are no longer true
         self.routes_panel.start_incident(inc.at)
         self.escape.request(
             inc.x, inc.y, inc.at, ignore_oneway=self.routes_panel.ignore_oneway.isChecked()
@@ -750,6 +751,9 @@ class MainWindow(QMainWindow):
             self.messages.post("warning", f"The wall's views were not saved: {e}")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.session is not None:  # before Qt closes the replay windows ("closed")
+            for replay_id in self.session.open_replays():
+                self.session.close_replay(replay_id, code="app_stop")
         self.save_wall_state()
         self._status_timer.stop()
         if self._reload_pool is not None:

@@ -130,6 +130,9 @@ def test_expired_view_needs_a_new_reason(session: AccessSession, demo_loaded) ->
 def test_a_replay_is_audited_open_and_closed(session: AccessSession, demo_loaded) -> None:  # type: ignore[no-untyped-def]
     cam = demo_loaded.cameras["priv-01"]
     session.set_incident(_incident_at(cam), "armed robbery")
+    assert session.request_view(cam.id, "tile").allowed
+    view_id = _events(session)[-1].detail["view_id"]
+    session.set_incident(None, None)  # the operator moved on: the replay is of that view
     first = NOW.timestamp() - 60
     rid = session.open_replay(cam.id, first, first + 59.5)
     assert rid is not None
@@ -138,7 +141,7 @@ def test_a_replay_is_audited_open_and_closed(session: AccessSession, demo_loaded
         A.REPLAY_OPEN, cam.id, "INC-1", "private", "armed robbery", "opened",
     )  # fmt: skip
     assert ev.detail == {
-        "replay_id": rid, "role": "operator",
+        "replay_id": rid, "role": "operator", "view_id": view_id,
         "buffer_from": "2026-11-27T13:59:00.000000Z", "buffer_to": "2026-11-27T13:59:59.500000Z",
     }  # fmt: skip
     assert session.open_replays() == [rid]

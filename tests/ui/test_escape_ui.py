@@ -103,6 +103,15 @@ def test_arrival_windows_reach_the_wall_monitors(  # type: ignore[no-untyped-def
         assert windows[first.camera.id] == (first.earliest_at, first.latest_at)
         if "city-01" not in {c.camera.id for c in route.cameras}:
             assert windows["city-01"] is None
+        # a new incident point: the old route's windows go, on every wall
+        window.set_incident(cam.x + 40, cam.y, at=dt.datetime.now(dt.UTC))
+        assert all(t.arrival_window is None for t in monitor.wall.tiles())
+        qtbot.waitUntil(lambda: window.routes_panel.analysis is not None, timeout=10_000)
+        a = window.routes_panel.analysis
+        assert a is not None
+        route = max(a.routes, key=lambda r: len(r.cameras))
+        first = route.cameras[0]
+        window.route_order_on_wall(route.index)
         # a monitor attached later gets the windows too; clearing clears them everywhere
         late = WallWindow(window, QGuiApplication.primaryScreen(), "TEST-2")
         late.wall.set_cameras([first.camera.id])

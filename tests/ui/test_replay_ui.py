@@ -9,6 +9,7 @@ clicks.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -333,7 +334,16 @@ def test_private_camera_in_the_app_keeps_nothing_after_the_incident_closes(
         assert window.messages.history[-1] == ("error", "Audit log unavailable: replay refused")
         assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, ReplayDialog)
                     and w.isVisible()]  # fmt: skip
+
+        # the log writable again: a replay open when the app stops closes as app_stop
+        raw = sqlite3.connect(access.audit.path)
+        raw.execute("DROP TRIGGER no_more")
+        raw.commit()
+        raw.close()
+        assert isinstance(window.open_replay(city.id), ReplayDialog)
     finally:
         window.close()
         manager.shutdown()
         access.close()
+    last = [e for e in A.read_events(access.audit.path) if e.kind == A.REPLAY_CLOSE][-1]
+    assert (last.camera_id, last.outcome) == (city.id, "app_stop")
