@@ -928,15 +928,20 @@ def _export_verify(args: argparse.Namespace) -> int:
     if db is not None and not db.is_file():
         print(redact(f"{prog}: no audit log at {db}"), file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.checkpoint and db is None:
+        print(f"{prog}: --checkpoint needs --audit-db", file=sys.stderr)
+        return EXIT_BAD_INPUT
     problems = verify(folder)
     seq: int | None = None
     if db is not None:
         try:
-            more, seq = verify_with_audit(folder, db)
+            more, notes, seq = verify_with_audit(folder, db, checkpoint=args.checkpoint)
         except AuditError as e:
             print(redact(f"{prog}: {e}"), file=sys.stderr)
             return EXIT_BAD_INPUT
         problems += more
+        for note in notes:
+            print(redact(f"note: {note}"), file=sys.stderr)
     if not problems:
         logged = f"; it is the export of audit event seq {seq} in {db}" if db else ""
         print(redact(f"OK: {folder} is intact (every file matches its SHA-256){logged}"))
@@ -1196,6 +1201,8 @@ def _export_parser() -> argparse.ArgumentParser:
     v.add_argument("dir", metavar="DIR")
     v.add_argument("--audit-db", metavar="PATH",
                    help="the site's audit log, to check the export against")  # fmt: skip
+    v.add_argument("--checkpoint", metavar="FILE",
+                   help="with --audit-db: an audit checkpoint kept elsewhere")  # fmt: skip
     return p
 
 

@@ -341,11 +341,12 @@ class PartialExport:
     def finish(
         self,
         bag_info: Mapping[str, str],
-        before_rename: Callable[[str], None] | None = None,
+        before_rename: Callable[[str, str], None] | None = None,
     ) -> FinishedBag:
         """Writes the manifests and tag files, then gives the bag its final name.
 
-        ``before_rename(manifest_sha256)`` runs when every byte is on disk and
+        ``before_rename(manifest_sha256, tagmanifest_sha256)`` (the SHA-256 of
+        those two files) runs when every byte is on disk and
         before the rename (the audit event); if it raises, the bag is removed.
         Raises :class:`ExportExists` if ``NAME`` appeared meanwhile and
         :class:`ExportError` for a write error (both after removing the bag).
@@ -373,11 +374,12 @@ class PartialExport:
                 digest, _ = sha256_file(self.path / tag)
                 tags.append(f"{digest}  {tag}\n")
             # written last: a bag without it is one whose writing did not finish
-            _write_synced(self.path / TAGMANIFEST, "".join(tags).encode("utf-8"))
+            tagmanifest = "".join(tags).encode("utf-8")
+            _write_synced(self.path / TAGMANIFEST, tagmanifest)
             _fsync_dir(self.path)
             manifest_sha = hashlib.sha256(manifest).hexdigest()
             if before_rename is not None:
-                before_rename(manifest_sha)
+                before_rename(manifest_sha, hashlib.sha256(tagmanifest).hexdigest())
             _rename_noreplace(self.path, self.final_path)
             self._done = True
             _fsync_dir(self.out_dir)
@@ -635,48 +637,79 @@ class ExportResult:
 
 
 
-def verify_with_audit(path: Path | str, audit_db: Path | str) -> tuple[list[str], int | None]:
+def verify_with_audit(
+    path: Path | str, audit_db: Path | str, *, checkpoint: Path | str | None = None
+) -> tuple[list[str], list[str], int | None]:
     """Cross-checks the export at ``path`` with the audit log ``audit_db``.
 
     The bag's own manifests only show that its files match each other: someone
-    who changed a file and rewrote both manifests would pass ``verify``. The
+    who changed a file and rewrote the manifests would pass ``verify``. The
     audit log (hash-chained, append-only) recorded the SHA-256 of the bag's
-    ``manifest-sha256.txt`` when it was exported; this finds that ``export``
-    event, by that hash (a renamed folder still matches) or else by the
-    folder's name, and checks the log's chain. Returns (problems, the event's
-    seq or None); raises :class:`~rtcc_wall.core.audit.AuditError` when the log
+    ``manifest-sha256.txt`` (its data files) and, since this check exists, of
+    ``tagmanifest-sha256.txt`` (its tag files) when it was exported. This finds
+    that ``export`` event (by the manifest's hash: a renamed folder still
+    matches; else by the folder's name), checks the tag manifest where one was
+    recorded, flags other export events of the same folder that disagree, and
+    checks the log's chain (against ``checkpoint`` if given). The chain has no
+    secret: whoever can write the log can append a matching event; only one
+    written before a checkpoint kept elsewhere is beyond that.
+
+    Returns (problems, notes, the event's seq or None); raises
+    :class:`~rtcc_wall.core.audit.AuditError` when the log (or the checkpoint)
     cannot be read.
     """
     bag = Path(path)
+    name = bag.resolve().name
     problems: list[str] = []
-    chain = A.verify(audit_db)
+    chain = A.verify(audit_db, checkpoint=checkpoint)
+    notes = [f"audit log: {w}" for w in chain.warnings]
     if not chain.ok:
         problems.append(f"audit log: does not verify ({chain.message}); it vouches for nothing")
     try:
         actual, _ = sha256_file(bag / MANIFEST)
-    except OSError as e:
-        problems.append(f"{MANIFEST}: cannot be read ({_os_reason(e)})")
-        return problems, None
-    by_name: A.AuditEvent | None = None
+        tag_actual, _ = sha256_file(bag / TAGMANIFEST)
+    except OSError:
+        return problems, notes, None  # (verify() names the missing or unreadable file)
+    match: A.AuditEvent | None = None
+    same_name: list[A.AuditEvent] = []
     for ev in A.read_events(audit_db):
         if ev.kind != A.EXPORT:
             continue
-        try:
-            detail = ev.detail
-        except ValueError:
-            continue  # a malformed row: the chain check names it
-        if detail.get("manifest_sha256") == actual:
-            return problems, ev.seq  # (a renamed folder too: the content is what counts)
-        if detail.get("folder") == bag.name:
-            by_name = ev
-    if by_name is not None:
+        detail = ev.detail
+        if match is None and detail.get("manifest_sha256") == actual:
+            match = ev
+        if detail.get("folder") == name:
+            same_name.append(ev)
+    if match is None:
+        if same_name:
+            problems.append(
+                f"{MANIFEST}: not the one recorded when this folder was exported (audit event "
+                f"seq {same_name[0].seq}): the export was changed and its manifests rewritten"
+            )
+            return problems, notes, same_name[0].seq
+        problems.append(f"{name}: the audit log records no export with this manifest or name")
+        return problems, notes, None
+    recorded_tags = match.detail.get("tagmanifest_sha256")
+    if recorded_tags is not None and recorded_tags != tag_actual:
         problems.append(
-            f"{MANIFEST}: not the one recorded when this folder was exported (audit event seq "
-            f"{by_name.seq}): the export was changed and its manifests rewritten"
+            f"{TAGMANIFEST}: not the one recorded at the export (audit event seq {match.seq}): "
+            "bag-info.txt or bagit.txt was changed and the tag manifest rewritten"
         )
-        return problems, by_name.seq
-    problems.append(f"{bag.name}: the audit log records no export with this manifest or name")
-    return problems, None
+    elif recorded_tags is None:
+        notes.append(f"audit event seq {match.seq} predates tag-manifest hashes: "
+                     "bag-info.txt and bagit.txt are checked by the bag alone")  # fmt: skip
+    others = [e for e in same_name if e.seq != match.seq]
+    if others:
+        problems.append(
+            f"{name}: the audit log has other export events for this folder (seq "
+            f"{', '.join(str(e.seq) for e in others)}) with other contents: one was added later"
+        )
+    if chain.ok and checkpoint is not None and match.seq > A.read_checkpoint(checkpoint).seq:
+        notes.append(
+            f"audit event seq {match.seq} was written after the checkpoint: it is only as "
+            "trustworthy as this machine's log"
+        )
+    return problems, notes, match.seq
 
 def _iso(t: float) -> str:
     return A.format_ts(dt.datetime.fromtimestamp(t, dt.UTC))
@@ -997,7 +1030,7 @@ def run_export(
         except OSError as e:
             raise ExportError(f"cannot write the export in {req.out_dir}: {_os_reason(e)}") from e
 
-        def record(manifest_sha: str) -> None:
+        def record(manifest_sha: str, tagmanifest_sha: str) -> None:
             if cancel is not None and cancel.is_set():
                 raise ExportCancelled("export cancelled; nothing was written")
             try:
@@ -1017,6 +1050,8 @@ def run_export(
                             **_time_range_detail(req),
                             "folder": name,
                             "manifest_sha256": manifest_sha,
+                            # covers bag-info.txt and bagit.txt too (the manifest: data/ only)
+                            "tagmanifest_sha256": tagmanifest_sha,
                             "files": [f"{DATA}/{f.rel}" for f in files],
                             "bit_exact": all(f.bit_exact for f in files),
                         },

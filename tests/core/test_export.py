@@ -636,16 +636,73 @@ def test_out_folder_must_be_a_writable_folder(tmp_path: Path) -> None:
         ro.chmod(0o700)
 
 
+def _rewrite_tag_manifests(bag: Path, *names: str) -> None:
+    """What a forger does after changing files: recompute the manifests ``names``."""
+    for name in names:
+        rels = [ln.split("  ", 1)[1] for ln in (bag / name).read_text().splitlines()]
+        lines = [f"{hashlib.sha256((bag / r).read_bytes()).hexdigest()}  {r}\n" for r in rels]
+        (bag / name).write_text("".join(lines))
+
+
+def _export_seq(log: A.AuditLog) -> int:
+    return [e for e in A.read_events(log.path) if e.kind == A.EXPORT][-1].seq
+
+
+def test_checked_against_the_audit_log(bag: Path, log: A.AuditLog) -> None:
+    assert E.verify_with_audit(bag, log.path) == ([], [], _export_seq(log))
+
+
 def test_a_log_that_does_not_verify_vouches_for_nothing(bag: Path, log: A.AuditLog) -> None:
-    problems, seq = E.verify_with_audit(bag, log.path)
-    assert (problems, seq) == ([], list(A.read_events(log.path))[-1].seq)
     raw = sqlite3.connect(log.path)  # an edited row (the triggers dropped first)
     raw.execute("DROP TRIGGER events_no_update")
     raw.execute("UPDATE events SET reason = 'nothing to see' WHERE seq = 2")
     raw.commit()
     raw.close()
-    problems, seq = E.verify_with_audit(bag, log.path)
-    assert seq is not None  # the export's row itself is still found
+    problems, notes, seq = E.verify_with_audit(bag, log.path)
+    assert seq == _export_seq(log)  # the export's row itself is still found
     assert len(problems) == 1
     assert problems[0].startswith("audit log: does not verify (")
     assert problems[0].endswith("); it vouches for nothing")
+    assert any("triggers" in n for n in notes)  # the log's own warning is passed on
+
+
+def test_edited_bag_info_with_a_rewritten_tag_manifest(bag: Path, log: A.AuditLog) -> None:
+    info = bag / "bag-info.txt"
+    info.write_text(info.read_text() + "Contact-Name: someone else\n")
+    _rewrite_tag_manifests(bag, "tagmanifest-sha256.txt")
+    assert E.verify(bag) == []  # the bag alone cannot tell
+    problems, _notes, seq = E.verify_with_audit(bag, log.path)
+    assert seq == _export_seq(log)
+    assert problems == [
+        f"tagmanifest-sha256.txt: not the one recorded at the export (audit event seq {seq}): "
+        "bag-info.txt or bagit.txt was changed and the tag manifest rewritten"
+    ]
+
+
+def test_a_matching_export_event_added_later(bag: Path, log: A.AuditLog) -> None:
+    """Whoever can write the log can append an event for a forged bag: a second event
+    for the same folder gives it away (and a checkpoint kept elsewhere dates it)."""
+    original = _export_seq(log)
+    flip(bag / "data/clip.mp4")
+    _rewrite_tag_manifests(bag, "manifest-sha256.txt", "tagmanifest-sha256.txt")
+    forged = {
+        "folder": bag.name,
+        "manifest_sha256": hashlib.sha256((bag / "manifest-sha256.txt").read_bytes()).hexdigest(),
+        "tagmanifest_sha256": hashlib.sha256(
+            (bag / "tagmanifest-sha256.txt").read_bytes()
+        ).hexdigest(),
+    }
+    cp = bag.parent.parent / "checkpoint.json"
+    A.checkpoint(log.path, cp)
+    log.append(A.EXPORT, operator="forger", camera_id="city-01", detail=forged)
+    assert E.verify(bag) == []
+    problems, notes, seq = E.verify_with_audit(bag, log.path, checkpoint=cp)
+    assert seq == original + 1
+    assert problems == [
+        f"{bag.name}: the audit log has other export events for this folder (seq {original}) "
+        "with other contents: one was added later"
+    ]
+    assert notes == [
+        f"audit event seq {seq} was written after the checkpoint: it is only as trustworthy "
+        "as this machine's log"
+    ]
