@@ -1124,7 +1124,8 @@ def _export_write(
     except ex.ExportError as e:
         print(redact(f"{prog}: {e}"), file=sys.stderr)
         return EXIT_FAILED
-    session.end_view(camera.id, "export")  # the recording is over: VIEW_STOP now
+    # the recording is over: VIEW_STOP now (saying whether the stream broke)
+    session.end_view(camera.id, "export", code="stream_broke" if short else "released")
     what = "snapshot" if args.snapshot else "clip"
     print(f"exporting the {what} ({'UNMASKED' if args.unmasked else 'masked'}) ...", flush=True)
     try:

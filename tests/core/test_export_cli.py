@@ -189,7 +189,9 @@ def test_a_stream_that_breaks_mid_recording_exports_what_was_recorded(
     assert v.returncode == 0, v.stderr
     meta = json.loads((folder / "data/metadata.json").read_text())
     assert 1.5 <= meta["time_range_utc"]["seconds"] < 10  # what came before the break
-    assert [e.kind for e in site.events()][-1] == A.EXPORT
+    assert [(e.kind, e.outcome) for e in site.events()] == [
+        (A.VIEW_START, "allowed"), (A.VIEW_STOP, "stream_broke"), (A.EXPORT, "exported"),
+    ]  # fmt: skip
     assert_no_password(site, subprocess.CompletedProcess(proc.args, 1, seen + out, err))
 
 
