@@ -610,7 +610,8 @@ class MainWindow(QMainWindow):
         from rtcc_wall.ui.replay import ReplayDialog, ReplayUnavailable
 
         cam = self.loaded.cameras.get(camera_id)
-        if cam is None:
+        session = self.session
+        if cam is None or session is None:  # no session, no audit: no replay (as export)
             return None
         provider = self.masks.provider(camera_id) if self.masks is not None else None
         try:
@@ -618,17 +619,15 @@ class MainWindow(QMainWindow):
         except ReplayUnavailable as e:
             self.messages.post("warning", str(e))
             return None
-        session = self.session
-        if session is not None:
-            replay_id = session.open_replay(camera_id, dlg.times[0], dlg.times[-1])
-            if replay_id is None:
-                dlg.reject()  # nothing was shown; the dialog lets go of every picture
-                self.messages.post("error", "Audit log unavailable: replay refused")
-                return None
-            dlg.closed_for_privacy.connect(
-                lambda _m, r=replay_id: session.close_replay(r, code="view_ended")
-            )
-            dlg.finished.connect(lambda _r, r=replay_id: session.close_replay(r))
+        replay_id = session.open_replay(camera_id, dlg.times[0], dlg.times[-1])
+        if replay_id is None:
+            dlg.reject()  # nothing was shown; the dialog lets go of every picture
+            self.messages.post("error", "Audit log unavailable: replay refused")
+            return None
+        dlg.closed_for_privacy.connect(
+            lambda _m, r=replay_id: session.close_replay(r, code="view_ended")
+        )
+        dlg.finished.connect(lambda _r, r=replay_id: session.close_replay(r))
         dlg.show()
         dlg.raise_()
         dlg.activateWindow()
