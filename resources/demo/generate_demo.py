@@ -1425,6 +1425,13 @@ def geojson_text(segs: Sequence[Segment]) -> str:
     return head + ",\n".join(feats) + "\n]}\n"
 
 
+#: Privacy masks of demo cameras (fractions of the picture, as in the config): the
+#: Oak Rd doorbell also sees the neighbours' front yard and window.
+DEMO_MASKS: dict[str, tuple[tuple[tuple[float, float], ...], ...]] = {
+    "priv-07": (((0.66, 0.28), (1.0, 0.22), (1.0, 1.0), (0.74, 1.0)),),
+}
+
+
 def cameras_yaml(cams: Sequence[Camera]) -> str:
     out = []
     for c in cams:
@@ -1449,6 +1456,11 @@ def cameras_yaml(cams: Sequence[Camera]) -> str:
             out.append(
                 f"    waiver: {{id: {wid}, signed: {signed}, expires: {expires}, revoked: false}}"
             )
+        if c.id in DEMO_MASKS:
+            out += ["    # the doorbell also sees the neighbours' front yard and window: masked",
+                    "    masks:"]  # fmt: skip
+            for poly in DEMO_MASKS[c.id]:
+                out.append("      - [" + ", ".join(f"[{x:g}, {y:g}]" for x, y in poly) + "]")
     return "\n".join(out) + "\n"
 
 
