@@ -110,6 +110,7 @@ ITEMS: list[Item] = [
     Item("shortcuts.png", "scene", "Help → Keyboard shortcuts (F1)"),
     Item("about.png", "scene", "Help → About rtcc-wall"),
     Item("config-problems-dialog.png", "scene", "the dialog of a start with a bad config"),
+    Item("privacy-mask.png", "scene", "the demo's doorbell on the wall, its privacy mask on"),
     Item("start-bad-config.txt", "text", "rtcc-wall --config site-with-mistakes.yaml"),
     Item("check-config-ok.txt", "text", "rtcc-wall check-config site.yaml"),
     Item("check-config-bad.txt", "text", "rtcc-wall check-config site-with-mistakes.yaml"),
@@ -762,6 +763,32 @@ def scene_console(out: Path) -> None:
         access.close()
 
 
+def scene_masks(out: Path) -> None:
+    """The demo's doorbell camera during an incident: its privacy mask on the wall."""
+    scene = Scene(out)
+    window, manager, access = _start_demo(scene)
+    try:
+        cam = window.loaded.cameras["priv-07"]
+        if not cam.masks:
+            raise ShotError("the demo's priv-07 has no privacy mask")
+        window.set_incident(cam.x + 20, cam.y)
+        panel = window.panel
+        panel.type_box.setCurrentText("Burglary")
+        panel.case_edit.setText("2026-004713")
+        panel.reason_edit.setText("Parcel taken from a porch on Oak Rd")
+        panel.open_button.click()
+        window.wall.set_layout("1x1")
+        window.wall.set_cameras([cam.id])
+        tile = window.wall.visible_tiles()[0]
+        scene.wait_until("the doorbell to play", lambda: tile.has_live_picture, timeout=30)
+        scene.pump(2.0)
+        scene.save(window.wall, "privacy-mask.png")
+    finally:
+        window.close()
+        manager.shutdown()
+        access.close()
+
+
 def scene_config_problems(out: Path) -> None:
     """The dialog a double-clicked start shows for a configuration with problems."""
     from rtcc_wall.config.loader import load_config
@@ -799,6 +826,7 @@ SCENES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
         ],
     ),
     "config-problems": (scene_config_problems, ["config-problems-dialog.png"]),
+    "masks": (scene_masks, ["privacy-mask.png"]),
 }
 
 
