@@ -519,8 +519,9 @@ def _audit_parser() -> argparse.ArgumentParser:
     r = verbs.add_parser(
         "report",
         help="transparency report for a period (CSV or HTML)",
-        description="Counts of incidents, camera views and viewing time, denials, mask lifts "
-        "and exports, split by camera ownership, for whole UTC days FROM to TO inclusive.",
+        description="Counts of incidents, camera views and viewing time, denials, mask lifts, "
+        "exports and replays opened, split by camera ownership, for whole UTC days FROM to TO "
+        "inclusive.",
     )
     r.add_argument("--db", metavar="PATH")
     r.add_argument("--from", dest="date_from", metavar="DATE", type=_date, required=True)
@@ -1153,8 +1154,10 @@ def _export_write(
         return EXIT_FAILED
     print("  verify: OK")
     if short is not None:
-        print(redact(f"{prog}: the export holds {short.recorded_s:.1f} of {args.seconds:g} s: "
-                     "the recording stopped early (see above)"), file=sys.stderr)  # fmt: skip
+        held = ("the snapshot is of the last picture before the break" if args.snapshot
+                else f"the export holds {short.recorded_s:.1f} of {args.seconds:g} s")
+        print(redact(f"{prog}: {held}: the recording stopped early (see above)"),
+              file=sys.stderr)  # fmt: skip
         return EXIT_FAILED
     return EXIT_OK
 
@@ -1195,9 +1198,11 @@ def _export_parser() -> argparse.ArgumentParser:
         "verify",
         help="check an export (exit 0 intact, 1 naming each changed, missing or added file)",
         description="Check the BagIt declaration, both manifests and the Payload-Oxum of an "
-        "export folder; exit 0 if intact, 1 naming every problem, 2 if DIR is not a folder. "
-        "With --audit-db, also check that the audit log recorded this export with this very "
-        "manifest (catches files changed and manifests rewritten) and that the log verifies.",
+        "export folder; exit 0 if intact, 1 naming every problem, 2 if DIR is not a folder or "
+        "the audit log or checkpoint cannot be read. With --audit-db (the site's log: no "
+        "default here, since the check is what it asks for), also check that the log recorded "
+        "this export with these very manifests (catches files changed and manifests "
+        "rewritten) and that the log verifies.",
     )
     v.add_argument("dir", metavar="DIR")
     v.add_argument("--audit-db", metavar="PATH",

@@ -576,6 +576,81 @@ def verify(path: Path | str) -> list[str]:
 # --------------------------------------------------------------------------- requests
 
 
+def verify_with_audit(
+    path: Path | str, audit_db: Path | str, *, checkpoint: Path | str | None = None
+) -> tuple[list[str], list[str], int | None]:
+    """Cross-checks the export at ``path`` with the audit log ``audit_db``.
+
+    The bag's own manifests only show that its files match each other: someone
+    who changed a file and rewrote the manifests would pass ``verify``. The
+    audit log (hash-chained, append-only) recorded the SHA-256 of the bag's
+    ``manifest-sha256.txt`` (its data files) and, since this check exists, of
+    ``tagmanifest-sha256.txt`` (its tag files) when it was exported. This finds
+    that ``export`` event (by the manifest's hash: a renamed folder still
+    matches; else by the folder's name), checks the tag manifest where one was
+    recorded, flags other export events of the same folder that disagree, and
+    checks the log's chain (against ``checkpoint`` if given). The chain has no
+    secret: whoever can write the log can append a matching event; only one
+    written before a checkpoint kept elsewhere is beyond that.
+
+    Returns (problems, notes, the event's seq or None); raises
+    :class:`~rtcc_wall.core.audit.AuditError` when the log (or the checkpoint)
+    cannot be read.
+    """
+    bag = Path(path)
+    name = bag.resolve().name
+    problems: list[str] = []
+    chain = A.verify(audit_db, checkpoint=checkpoint)
+    notes = [f"audit log: {w}" for w in chain.warnings]
+    if not chain.ok:
+        problems.append(f"audit log: does not verify ({chain.message}); it vouches for nothing")
+    try:
+        actual, _ = sha256_file(bag / MANIFEST)
+        tag_actual, _ = sha256_file(bag / TAGMANIFEST)
+    except OSError:
+        return problems, notes, None  # (verify() names the missing or unreadable file)
+    exports: list[A.AuditEvent] = []
+    withdrawn: set[object] = set()  # recorded, then the rename failed: no such export
+    for ev in A.read_events(audit_db):
+        if ev.kind == A.EXPORT:
+            exports.append(ev)
+        elif ev.kind == A.EXPORT_DENY and ev.outcome == "failed":
+            withdrawn.add(ev.detail.get("export_seq"))
+    exports = [e for e in exports if e.seq not in withdrawn]
+    match = next((e for e in exports if e.detail.get("manifest_sha256") == actual), None)
+    same_name = [e for e in exports if e.detail.get("folder") == name]
+    if match is None:
+        if same_name:
+            problems.append(
+                f"{MANIFEST}: not the one recorded when this folder was exported (audit event "
+                f"seq {same_name[0].seq}): the export was changed and its manifests rewritten"
+            )
+            return problems, notes, same_name[0].seq
+        problems.append(f"{name}: the audit log records no export with this manifest or name")
+        return problems, notes, None
+    recorded_tags = match.detail.get("tagmanifest_sha256")
+    if recorded_tags is not None and recorded_tags != tag_actual:
+        problems.append(
+            f"{TAGMANIFEST}: not the one recorded at the export (audit event seq {match.seq}): "
+            "bag-info.txt or bagit.txt was changed and the tag manifest rewritten"
+        )
+    elif recorded_tags is None:
+        notes.append(f"audit event seq {match.seq} predates tag-manifest hashes: "
+                     "bag-info.txt and bagit.txt are checked by the bag alone")  # fmt: skip
+    others = [e for e in same_name if e.detail.get("manifest_sha256") != actual]
+    if others:
+        problems.append(
+            f"{name}: the audit log has other export events for this folder (seq "
+            f"{', '.join(str(e.seq) for e in others)}) with other contents: one was added later"
+        )
+    if chain.ok and checkpoint is not None and match.seq > A.read_checkpoint(checkpoint).seq:
+        notes.append(
+            f"audit event seq {match.seq} was written after the checkpoint: it is only as "
+            "trustworthy as this machine's log"
+        )
+    return problems, notes, match.seq
+
+
 @dataclass(frozen=True)
 class SourceFacts:
     """What the video layer knows about the pictures an export is made from."""
@@ -635,81 +710,6 @@ class ExportResult:
     #: :func:`verify` of the finished folder (empty: intact)
     problems: list[str] = field(default_factory=list)
 
-
-
-def verify_with_audit(
-    path: Path | str, audit_db: Path | str, *, checkpoint: Path | str | None = None
-) -> tuple[list[str], list[str], int | None]:
-    """Cross-checks the export at ``path`` with the audit log ``audit_db``.
-
-    The bag's own manifests only show that its files match each other: someone
-    who changed a file and rewrote the manifests would pass ``verify``. The
-    audit log (hash-chained, append-only) recorded the SHA-256 of the bag's
-    ``manifest-sha256.txt`` (its data files) and, since this check exists, of
-    ``tagmanifest-sha256.txt`` (its tag files) when it was exported. This finds
-    that ``export`` event (by the manifest's hash: a renamed folder still
-    matches; else by the folder's name), checks the tag manifest where one was
-    recorded, flags other export events of the same folder that disagree, and
-    checks the log's chain (against ``checkpoint`` if given). The chain has no
-    secret: whoever can write the log can append a matching event; only one
-    written before a checkpoint kept elsewhere is beyond that.
-
-    Returns (problems, notes, the event's seq or None); raises
-    :class:`~rtcc_wall.core.audit.AuditError` when the log (or the checkpoint)
-    cannot be read.
-    """
-    bag = Path(path)
-    name = bag.resolve().name
-    problems: list[str] = []
-    chain = A.verify(audit_db, checkpoint=checkpoint)
-    notes = [f"audit log: {w}" for w in chain.warnings]
-    if not chain.ok:
-        problems.append(f"audit log: does not verify ({chain.message}); it vouches for nothing")
-    try:
-        actual, _ = sha256_file(bag / MANIFEST)
-        tag_actual, _ = sha256_file(bag / TAGMANIFEST)
-    except OSError:
-        return problems, notes, None  # (verify() names the missing or unreadable file)
-    match: A.AuditEvent | None = None
-    same_name: list[A.AuditEvent] = []
-    for ev in A.read_events(audit_db):
-        if ev.kind != A.EXPORT:
-            continue
-        detail = ev.detail
-        if match is None and detail.get("manifest_sha256") == actual:
-            match = ev
-        if detail.get("folder") == name:
-            same_name.append(ev)
-    if match is None:
-        if same_name:
-            problems.append(
-                f"{MANIFEST}: not the one recorded when this folder was exported (audit event "
-                f"seq {same_name[0].seq}): the export was changed and its manifests rewritten"
-            )
-            return problems, notes, same_name[0].seq
-        problems.append(f"{name}: the audit log records no export with this manifest or name")
-        return problems, notes, None
-    recorded_tags = match.detail.get("tagmanifest_sha256")
-    if recorded_tags is not None and recorded_tags != tag_actual:
-        problems.append(
-            f"{TAGMANIFEST}: not the one recorded at the export (audit event seq {match.seq}): "
-            "bag-info.txt or bagit.txt was changed and the tag manifest rewritten"
-        )
-    elif recorded_tags is None:
-        notes.append(f"audit event seq {match.seq} predates tag-manifest hashes: "
-                     "bag-info.txt and bagit.txt are checked by the bag alone")  # fmt: skip
-    others = [e for e in same_name if e.seq != match.seq]
-    if others:
-        problems.append(
-            f"{name}: the audit log has other export events for this folder (seq "
-            f"{', '.join(str(e.seq) for e in others)}) with other contents: one was added later"
-        )
-    if chain.ok and checkpoint is not None and match.seq > A.read_checkpoint(checkpoint).seq:
-        notes.append(
-            f"audit event seq {match.seq} was written after the checkpoint: it is only as "
-            "trustworthy as this machine's log"
-        )
-    return problems, notes, match.seq
 
 def _iso(t: float) -> str:
     return A.format_ts(dt.datetime.fromtimestamp(t, dt.UTC))

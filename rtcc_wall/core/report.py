@@ -1,8 +1,8 @@
 """The transparency report: what the center did with its cameras, from the audit log alone.
 
 A city publishes how often its Real Time Crime Center opened incidents,
-looked at private cameras and for how long, was refused, lifted privacy masks
-and exported footage. Computing this from the audit log alone (not from
+looked at private cameras and for how long, was refused, lifted privacy masks,
+exported footage and replayed recorded pictures. Computing this from the audit log alone (not from
 application state) means the published numbers are exactly as trustworthy as
 the log, and the report states whether the log's chain verified.
 

@@ -575,7 +575,9 @@ class MainWindow(QMainWindow):
             return
         cam = tile.camera
         menu = QMenu(self)
-        menu.addAction("Instant replay…").triggered.connect(lambda: self.open_replay(cam.id))
+        replay = menu.addAction("Instant replay…")
+        replay.triggered.connect(lambda: self.open_replay(cam.id))
+        replay.setEnabled(self.session is not None)  # (it is audited)
         export = menu.addAction("Export evidence…")
         export.triggered.connect(lambda: self.open_export(cam.id))
         export.setEnabled(self.session is not None)

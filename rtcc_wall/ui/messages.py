@@ -1,10 +1,11 @@
 """One message path: everything the operator should read reaches the status bar here.
 
 Camera state changes (from camera threads), warnings logged anywhere in
-rtcc_wall, and uncaught exceptions all go through ``MessageBridge.post``,
-which is safe to call from any thread: it emits a Qt signal, and Qt queues a
-signal emitted on another thread to the receiver's (GUI) thread. Every text
-is redacted on the way in.
+rtcc_wall, and uncaught exceptions all go through ``MessageBridge.post``.
+Worker threads reach it through posters (``gui_thread``: the call runs on the
+GUI thread, the worker holds no Qt object); ``post`` itself is also safe from
+any thread (it emits a Qt signal, queued to the GUI thread). Every text is
+redacted on the way in.
 """
 
 from __future__ import annotations

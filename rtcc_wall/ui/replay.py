@@ -1,8 +1,9 @@
 """The replay viewer: the last minute of one camera, scrubbed and played, never mistaken for live.
 
-``open_replay`` takes a snapshot of the camera's replay ring (``video/replay.py``)
-and shows it in a ``ReplayDialog``, a non-modal window, so the wall keeps
-playing behind it.
+A ``ReplayDialog`` takes a snapshot of the camera's replay ring
+(``video/replay.py``) and shows it in a non-modal window, so the wall keeps
+playing behind it. The app opens it through ``MainWindow.open_replay``, which
+audits the opening and the closing (``replay_open`` / ``replay_close``).
 
 * **Unmistakably not live.** A red banner across the top says "REPLAY — NOT
   LIVE" with the wall-clock time of the picture on screen and how far behind
@@ -11,7 +12,7 @@ playing behind it.
 * **Off the GUI thread.** Pictures are decoded by ``ReplayPlayer`` on a thread
   of the dialog's own; the GUI asks for a frame index and the newest request
   wins (a scrub across a minute decodes only where the slider stops), and the
-  decoded picture comes back through a queued signal (HOUSE_STYLE 4, 5).
+  decoded picture comes back through a poster (``gui_thread``; HOUSE_STYLE 4, 5).
   Decoded pictures are cached up to a fixed number of bytes, not kept all.
 * **Masked like the live tile, at least.** The ring holds the camera's own
   pictures; the player burns in the masks of ``mask_provider`` for every
@@ -101,7 +102,10 @@ def open_replay(
     mask_provider: MaskSource | None,
     parent: QWidget | None = None,
 ) -> ReplayDialog:
-    """Opens (shows, non-modal) the replay of ``camera``; raises ``ReplayUnavailable``."""
+    """Opens (shows, non-modal) the replay of ``camera``; raises ``ReplayUnavailable``.
+
+    Not audited: the app opens replays through ``MainWindow.open_replay``.
+    """
     dialog = ReplayDialog(camera, manager, mask_provider, parent)
     dialog.show()
     dialog.raise_()

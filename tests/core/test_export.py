@@ -706,3 +706,14 @@ def test_a_matching_export_event_added_later(bag: Path, log: A.AuditLog) -> None
         f"audit event seq {seq} was written after the checkpoint: it is only as trustworthy "
         "as this machine's log"
     ]
+
+
+def test_an_export_withdrawn_by_a_failed_rename_is_not_a_rival(bag: Path, log: A.AuditLog) -> None:
+    """Two exports in the same second share a folder name; the second one's event is
+    recorded, its rename fails and an export_deny withdraws it: not a forgery."""
+    seq = _export_seq(log)
+    other = log.append(A.EXPORT, operator="officer.one", camera_id="city-01",
+                       detail={"folder": bag.name, "manifest_sha256": "0" * 64})  # fmt: skip
+    log.append(A.EXPORT_DENY, operator="officer.one", camera_id="city-01", outcome="failed",
+               detail={"folder": bag.name, "export_seq": other.seq})  # fmt: skip
+    assert E.verify_with_audit(bag, log.path) == ([], [], seq)

@@ -51,6 +51,11 @@ def test_warnings_logged_anywhere_reach_the_bridge(qtbot: QtBot) -> None:
         assert len(bridge.history) == 1
         # records come from any thread: the handler must not hold the bridge
         assert qt_objects_reachable(handler) == []
+        t = threading.Thread(target=lambda: log.warning("from a camera thread"))
+        with qtbot.waitSignal(bridge.posted, timeout=2000) as blocker:
+            t.start()
+            t.join()
+        assert blocker.args == ["warning", "from a camera thread"]
         # one logged on the GUI thread arrives at once, in order with direct posts
         log.warning("first")
         bridge.post("info", "second")
