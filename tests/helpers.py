@@ -98,3 +98,16 @@ def refuse_audit_writes(db: object) -> None:
         raw.commit()
     finally:
         raw.close()
+
+
+def rewrite_manifests(bag: object, *names: str) -> None:
+    """What a forger does after changing an export's files: recompute the BagIt manifests
+    ``names`` (default both; the tag manifest lists the manifest, so it goes second)."""
+    import hashlib
+    from pathlib import Path
+
+    root = Path(str(bag))
+    for name in names or ("manifest-sha256.txt", "tagmanifest-sha256.txt"):
+        rels = [ln.split("  ", 1)[1] for ln in (root / name).read_text().splitlines()]
+        lines = [f"{hashlib.sha256((root / r).read_bytes()).hexdigest()}  {r}\n" for r in rels]
+        (root / name).write_text("".join(lines))

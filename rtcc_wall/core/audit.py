@@ -185,6 +185,11 @@ def format_ts(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def format_epoch(t: float) -> str:
+    """``format_ts`` of a time in epoch seconds."""
+    return format_ts(dt.datetime.fromtimestamp(t, dt.UTC))
+
+
 def parse_ts(text: str) -> dt.datetime:
     return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
 

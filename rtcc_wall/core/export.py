@@ -711,10 +711,6 @@ class ExportResult:
     problems: list[str] = field(default_factory=list)
 
 
-def _iso(t: float) -> str:
-    return A.format_ts(dt.datetime.fromtimestamp(t, dt.UTC))
-
-
 def url_without_credentials(url: str) -> str:
     """The stream URL with any ``user:password@`` removed (and secret query values masked)."""
     try:
@@ -728,7 +724,7 @@ def url_without_credentials(url: str) -> str:
 
 
 def _time_range_detail(req: ExportRequest) -> dict[str, Any]:
-    return {"from_utc": _iso(req.start), "to_utc": _iso(req.end)}
+    return {"from_utc": A.format_epoch(req.start), "to_utc": A.format_epoch(req.end)}
 
 
 def _deny_event(
@@ -790,7 +786,7 @@ def authorize(
     if not decision.allowed:
         raise _refuse(audit, req, decision.code, f"{req.camera.id}: {decision.message}")
     if req.end < req.start:
-        raise ExportError(f"the time range ends ({_iso(req.end)}) before it starts")
+        raise ExportError(f"the time range ends ({A.format_epoch(req.end)}) before it starts")
 
 
 # --------------------------------------------------------------------------- content
@@ -812,7 +808,7 @@ def audit_events_document(
         if incident_id is not None:
             selected = [e for e in A.read_events(audit_path) if e.incident_id == incident_id]
         else:
-            t0, t1 = _iso(start), _iso(end)
+            t0, t1 = A.format_epoch(start), A.format_epoch(end)
             mine = [e for e in A.read_events(audit_path, before_ts=t1) if e.camera_id == camera_id]
             first = next((i for i, e in enumerate(mine) if e.ts_utc >= t0), len(mine))
             # the view that was running when the range began, and everything after it
@@ -824,7 +820,11 @@ def audit_events_document(
         "format": AUDIT_EVENTS_FORMAT,
         "selection": {"incident_id": incident_id}
         if incident_id is not None
-        else {"camera_id": camera_id, "from_utc": _iso(start), "to_utc": _iso(end)},
+        else {
+            "camera_id": camera_id,
+            "from_utc": A.format_epoch(start),
+            "to_utc": A.format_epoch(end),
+        },
         "log": {
             "verified": chain.ok,
             "message": chain.message,
@@ -911,8 +911,8 @@ def metadata_document(
         "incident": _incident_doc(req.incident),
         "camera": _camera_doc(req.camera),
         "time_range_utc": {
-            "from": _iso(req.start),
-            "to": _iso(req.end),
+            "from": A.format_epoch(req.start),
+            "to": A.format_epoch(req.end),
             "seconds": round(req.end - req.start, 3),
         },
         "privacy_masks": {
@@ -933,8 +933,8 @@ def metadata_document(
             {
                 "path": f"{DATA}/{f.rel}",
                 "kind": f.kind,
-                "from_utc": _iso(f.start),
-                "to_utc": _iso(f.end),
+                "from_utc": A.format_epoch(f.start),
+                "to_utc": A.format_epoch(f.end),
                 "frames": f.frames,
                 "width": f.width,
                 "height": f.height,
@@ -1095,6 +1095,6 @@ def _description(req: ExportRequest) -> str:
     masked = "masked" if req.masked else "UNMASKED"
     return (
         f"rtcc-wall evidence export: {what} ({masked}) of camera {req.camera.id} "
-        f"({req.camera.name}) from {_iso(req.start)} to {_iso(req.end)}{inc}. "
+        f"({req.camera.name}) from {A.format_epoch(req.start)} to {A.format_epoch(req.end)}{inc}. "
         "Check it with 'rtcc-wall export verify FOLDER' or 'sha256sum -c manifest-sha256.txt'."
     )

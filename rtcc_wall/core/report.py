@@ -2,8 +2,8 @@
 
 A city publishes how often its Real Time Crime Center opened incidents,
 looked at private cameras and for how long, was refused, lifted privacy masks,
-exported footage and replayed recorded pictures. Computing this from the audit log alone (not from
-application state) means the published numbers are exactly as trustworthy as
+exported footage and replayed recorded pictures. Computing this from the audit
+log alone (not from application state) means the published numbers are exactly as trustworthy as
 the log, and the report states whether the log's chain verified.
 
 Periods are whole calendar days, ``date_from`` to ``date_to`` inclusive, in

@@ -192,8 +192,8 @@ class AccessSession:
                 detail={
                     "replay_id": replay_id,
                     "role": self.operator.role,
-                    "buffer_from": _utc(first),
-                    "buffer_to": _utc(last),
+                    "buffer_from": A.format_epoch(first),
+                    "buffer_to": A.format_epoch(last),
                     **extra,
                 },
             )
@@ -248,7 +248,3 @@ class AccessSession:
             self.close_replay(replay_id, code="app_stop")
         for camera_id, holder in self.active_views():
             self.end_view(camera_id, holder, code="app_stop")
-
-
-def _utc(epoch_s: float) -> str:
-    return A.format_ts(dt.datetime.fromtimestamp(epoch_s, dt.UTC))

@@ -28,6 +28,7 @@ from rtcc_wall.core import export as E
 from rtcc_wall.core.access import AccessPolicy, Incident, Operator
 from rtcc_wall.core.cameras import Camera, OwnerInfo, WaiverInfo, make_camera
 from rtcc_wall.core.geo import LocalProjection
+from tests.helpers import rewrite_manifests
 
 T0 = dt.datetime(2026, 11, 17, 8, 0, 30, tzinfo=dt.UTC).timestamp()
 PASSWORD = "Pw-canary-913"
@@ -636,14 +637,6 @@ def test_out_folder_must_be_a_writable_folder(tmp_path: Path) -> None:
         ro.chmod(0o700)
 
 
-def _rewrite_tag_manifests(bag: Path, *names: str) -> None:
-    """What a forger does after changing files: recompute the manifests ``names``."""
-    for name in names:
-        rels = [ln.split("  ", 1)[1] for ln in (bag / name).read_text().splitlines()]
-        lines = [f"{hashlib.sha256((bag / r).read_bytes()).hexdigest()}  {r}\n" for r in rels]
-        (bag / name).write_text("".join(lines))
-
-
 def _export_seq(log: A.AuditLog) -> int:
     return [e for e in A.read_events(log.path) if e.kind == A.EXPORT][-1].seq
 
@@ -669,7 +662,7 @@ def test_a_log_that_does_not_verify_vouches_for_nothing(bag: Path, log: A.AuditL
 def test_edited_bag_info_with_a_rewritten_tag_manifest(bag: Path, log: A.AuditLog) -> None:
     info = bag / "bag-info.txt"
     info.write_text(info.read_text() + "Contact-Name: someone else\n")
-    _rewrite_tag_manifests(bag, "tagmanifest-sha256.txt")
+    rewrite_manifests(bag, "tagmanifest-sha256.txt")
     assert E.verify(bag) == []  # the bag alone cannot tell
     problems, _notes, seq = E.verify_with_audit(bag, log.path)
     assert seq == _export_seq(log)
@@ -684,7 +677,7 @@ def test_a_matching_export_event_added_later(bag: Path, log: A.AuditLog) -> None
     for the same folder gives it away (and a checkpoint kept elsewhere dates it)."""
     original = _export_seq(log)
     flip(bag / "data/clip.mp4")
-    _rewrite_tag_manifests(bag, "manifest-sha256.txt", "tagmanifest-sha256.txt")
+    rewrite_manifests(bag, "manifest-sha256.txt", "tagmanifest-sha256.txt")
     forged = {
         "folder": bag.name,
         "manifest_sha256": hashlib.sha256((bag / "manifest-sha256.txt").read_bytes()).hexdigest(),

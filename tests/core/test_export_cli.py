@@ -7,7 +7,6 @@ two named operators, an officer and a supervisor.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from rtcc_wall.core import audit as A
+from tests.helpers import rewrite_manifests
 from tests.servers.fixtures import RTSP_PASSWORD, RTSP_USER
 from tests.servers.rtsp import RtspServer
 
@@ -199,16 +199,6 @@ def test_a_stream_that_breaks_mid_recording_exports_what_was_recorded(
     assert_no_password(site, subprocess.CompletedProcess(proc.args, 1, seen + out, err))
 
 
-def _rewrite_manifests(folder: Path) -> None:
-    """What a forger would do after changing a file: recompute both manifests."""
-    for name in ("manifest-sha256.txt", "tagmanifest-sha256.txt"):  # (the second lists the first)
-        rels = [ln.split("  ", 1)[1] for ln in (folder / name).read_text().splitlines()]
-        text = "".join(
-            f"{hashlib.sha256((folder / r).read_bytes()).hexdigest()}  {r}\n" for r in rels
-        )
-        (folder / name).write_text(text)
-
-
 def test_verify_against_the_audit_log_catches_rewritten_manifests(site: Site) -> None:
     r = site.create("--camera", "city-01", "--seconds", "1", "--reason", "evidence")
     assert r.returncode == 0, r.stderr
@@ -228,7 +218,7 @@ def test_verify_against_the_audit_log_catches_rewritten_manifests(site: Site) ->
     data = bytearray(clip.read_bytes())
     data[len(data) // 2] ^= 0x40
     clip.write_bytes(bytes(data))
-    _rewrite_manifests(folder)
+    rewrite_manifests(folder)
     assert site.run("export", "verify", str(folder)).returncode == 0
     # ... but not the audit log's
     bad = site.run("export", "verify", str(folder), "--audit-db", db)

@@ -310,8 +310,8 @@ def test_time_range_starts_at_the_key_frame_before_it(
     assert part.packets[0].keyframe
     assert len(mp4_packets(res.path / "data/clip.mp4")) == len(part.packets) < len(snap.packets)
     meta = json.loads((res.path / "data/metadata.json").read_text())
-    assert meta["time_range_utc"]["from"] == E._iso(part.packets[0].wall_time)
-    assert meta["time_range_utc"]["to"] == E._iso(t1)
+    assert meta["time_range_utc"]["from"] == A.format_epoch(part.packets[0].wall_time)
+    assert meta["time_range_utc"]["to"] == A.format_epoch(t1)
 
 
 # --------------------------------------------------------------------------- other sources
