@@ -3,8 +3,11 @@
 * ``cameras_for`` -- ``Camera`` records pointing at one stream URL;
 * ``ffmpeg_yardstick`` -- the yardstick: CPU seconds per frame of
   ``ffmpeg -threads 1 -i CLIP -f null -`` on this machine, in this run, with
-  and without ffmpeg's start-up; ``ffmpeg_stream_yardstick`` the same on an
+  and without ffmpeg's start-up; ``ffmpeg_paced_yardstick`` the same at the
+  clip's frame rate (``-re``); ``ffmpeg_stream_yardstick`` the same on an
   RTSP stream; ``ffmpeg_wall_cpu_per_frame`` N such decodes at once, paced;
+* ``decode_cpu_per_frame`` -- a bare PyAV decode of a clip, flat out or at its
+  frame rate (the floor under any wall's CPU per frame: ``paced_decode.py``);
 * the send-time barcode of ``tests/servers/rtsp_server.py --stamp-mount``:
   ``draw_stamp`` (numpy, for the self-test) and ``read_stamp`` (any scale).
 
@@ -21,7 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +38,6 @@ if str(ROOT) not in sys.path:
 from rtcc_wall.core.cameras import Camera  # noqa: E402
 
 U8 = npt.NDArray[np.uint8]
-
 
 
 def use_offscreen_qt() -> None:
@@ -95,24 +97,30 @@ def _ffmpeg_cpu(cmd: list[str], timeout: float = 120.0) -> tuple[float, int]:
     return cpu, int(counts[-1]) if counts else 0
 
 
-def _ffmpeg_cmd(source: str, *, frames: int | None = None, rtsp: bool = False) -> list[str]:
+def _ffmpeg_cmd(
+    source: str, *, frames: int | None = None, rtsp: bool = False, paced: bool = False
+) -> list[str]:
     cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-threads", "1"]
     if rtsp:
         cmd += ["-rtsp_transport", "tcp"]
+    if paced:
+        cmd += ["-re"]
     cmd += ["-i", source]
     if frames is not None:
         cmd += ["-frames:v", str(frames)]
     return [*cmd, "-f", "null", "-progress", "pipe:1", "-"]
 
 
-def _yardstick(source: str, runs: int, frames: int | None, rtsp: bool) -> Yardstick:
+def _yardstick(
+    source: str, runs: int, frames: int | None, rtsp: bool, paced: bool = False
+) -> Yardstick:
     """Alternates whole runs and one-frame runs ``runs`` times each (the machine is noisy)."""
     whole_cpu = one_cpu = 0.0
     whole_frames = 0
     for _ in range(runs):
-        cpu, n = _ffmpeg_cpu(_ffmpeg_cmd(source, frames=frames, rtsp=rtsp))
+        cpu, n = _ffmpeg_cpu(_ffmpeg_cmd(source, frames=frames, rtsp=rtsp, paced=paced))
         whole_cpu, whole_frames = whole_cpu + cpu, whole_frames + n
-        one_cpu += _ffmpeg_cpu(_ffmpeg_cmd(source, frames=1, rtsp=rtsp))[0]
+        one_cpu += _ffmpeg_cpu(_ffmpeg_cmd(source, frames=1, rtsp=rtsp, paced=paced))[0]
     if whole_frames <= runs:
         raise RuntimeError(f"ffmpeg decoded too few frames of {source}")
     return Yardstick(
@@ -129,9 +137,55 @@ def ffmpeg_yardstick(clip: Path, runs: int = 3) -> Yardstick:
     return _yardstick(str(clip), runs, None, rtsp=False)
 
 
+def ffmpeg_paced_yardstick(clip: Path, runs: int = 3) -> Yardstick:
+    """``ffmpeg -re -threads 1 -i CLIP -f null -``: the whole clip at its own frame rate, as a
+    camera delivers it (ffmpeg 5.1's ``-re`` polls every 10 ms while it waits)."""
+    subprocess.run(_ffmpeg_cmd(str(clip), frames=1), capture_output=True, check=True)
+    return _yardstick(str(clip), runs, None, rtsp=False, paced=True)
+
+
 def ffmpeg_stream_yardstick(url: str, frames: int = 250, runs: int = 1) -> Yardstick:
     """The same on an RTSP stream (TCP): ``frames`` frames, paying for receiving it too."""
     return _yardstick(url, runs, frames, rtsp=True)
+
+
+def decode_cpu_per_frame(
+    path: Path, fps: float | None, work: Callable[[object], object] | None = None
+) -> float:
+    """Seconds of this thread's CPU per frame spent decoding ``path`` (and in ``work``).
+
+    ``fps`` None decodes flat out; otherwise the thread sleeps after each
+    frame until the next is due (the sleeping is not counted).
+    """
+    import av  # imported here: the send-time helpers below need no PyAV
+
+    container = av.open(str(path))
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "SLICE"  # as rtcc_wall.video.sources sets up its decoders
+        stream.codec_context.thread_count = 1
+        frames = container.decode(stream)
+        start = time.monotonic()
+        cpu = 0.0
+        n = 0
+        while True:
+            t0 = time.thread_time()
+            frame = next(frames, None)
+            if frame is None:
+                break
+            if work is not None:
+                work(frame)
+            cpu += time.thread_time() - t0
+            n += 1
+            if fps is not None:
+                delay = start + n / fps - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+    finally:
+        container.close()
+    if n == 0:
+        raise RuntimeError(f"no frames decoded from {path}")
+    return cpu / n
 
 
 def ffmpeg_wall_cpu_per_frame(

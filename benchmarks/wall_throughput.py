@@ -30,6 +30,9 @@ What is measured
       ffmpeg decodes as tiles at once at the source's pace (``-re``; what
       decoding alone costs under the wall's load: the streams share the
       caches as the app's do), and, for RTSP, ffmpeg reading the same stream.
+      Before the wall starts, a bare PyAV decode of the clip alone at its
+      frame rate (``--floor-rounds``; see ``paced_decode.py``): the floor no
+      wall that decodes each frame as it arrives can go below.
 
     "Every offered frame shown" means: none dropped, and shown = offered up
     to the frames in flight at the window's edges (one per tile at most).
@@ -50,6 +53,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -64,6 +68,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported
 from _common import (  # noqa: E402
     Yardstick,
     cameras_for,
+    decode_cpu_per_frame,
     ffmpeg_stream_yardstick,
     ffmpeg_wall_cpu_per_frame,
     ffmpeg_yardstick,
@@ -114,6 +119,8 @@ class Result:
     stream: Yardstick | None
     #: as many ffmpeg decodes as tiles, at once and at the source's pace (None: not run)
     ffmpeg_wall_s: float | None
+    #: a bare PyAV decode of the clip alone at its frame rate, no display (None: not run)
+    paced_decode_s: float | None
     live_tiles: int
     startup_s: float
 
@@ -152,6 +159,7 @@ def run_config(
     ffmpeg_wall_s: float,
     clip_path: Path,
     ffmpeg_runs: int = 3,
+    paced_decode_s: float | None = None,
 ) -> Result:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication, QGridLayout, QWidget
@@ -253,6 +261,7 @@ def run_config(
             if ffmpeg_wall_s > 0
             else None
         ),
+        paced_decode_s=paced_decode_s,
         live_tiles=live_tiles,
         startup_s=startup_s,
     )
@@ -338,6 +347,14 @@ def print_table(results: list[Result]) -> None:
                 f"    ffmpeg reading the same RTSP stream: {r.stream.decode_s * 1e3:.3f} ms CPU "
                 f"per further frame; app / that = {r.ratio_to(r.stream.decode_s):.2f}"
             )
+        if r.paced_decode_s is not None:
+            print(
+                f"    a bare decode of the clip at its frame rate (PyAV as the app sets it up, "
+                f"alone, no display): {r.paced_decode_s * 1e3:.3f} ms CPU/frame = "
+                f"{r.paced_decode_s / c.decode_s:.2f} x the yardstick (no wall that decodes "
+                f"each frame as it comes can go below it); app / that = "
+                f"{r.ratio_to(r.paced_decode_s):.2f}"
+            )
     print("  CPU % is of one core (this machine has", os.cpu_count(), "cores)")
 
 
@@ -358,6 +375,13 @@ def main(argv: list[str] | None = None) -> int:
         help="run as many ffmpeg decodes as tiles at once for this long, after the wall (0: no)",
     )
     ap.add_argument(
+        "--floor-rounds",
+        type=int,
+        default=3,
+        metavar="N",
+        help="rounds of a bare PyAV decode of the clip at its frame rate, before the wall (0: no)",
+    )
+    ap.add_argument(
         "--screenshot",
         type=Path,
         default=None,
@@ -375,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         clips = make_clips(Path(tmp))
         clip_for = {"16x720p": clips.clip_720p, "64x360p": clips.clip_360p}
         baseline: dict[str, Yardstick] = {}
+        floor: dict[str, float | None] = {}
         for name in names:
             y = baseline[name] = ffmpeg_yardstick(clip_for[name], args.ffmpeg_runs)
             print(
@@ -382,6 +407,18 @@ def main(argv: list[str] | None = None) -> int:
                 f"further frame ({y.whole_run_s * 1e3:.3f} per frame of a whole run of "
                 f"{y.frames} frames, start-up {y.startup_s * 1e3:.0f} ms; {args.ffmpeg_runs} runs)"
             )
+            floor[name] = None
+            if args.floor_rounds > 0:
+                rounds = [
+                    decode_cpu_per_frame(clip_for[name], CONFIGS[name].fps)
+                    for _ in range(args.floor_rounds)
+                ]
+                floor[name] = statistics.median(rounds)
+                print(
+                    f"bare PyAV decode of the {name} clip at its frame rate: "
+                    f"{statistics.median(rounds) * 1e3:.3f} ms CPU per frame "
+                    f"(median of {args.floor_rounds} rounds)"
+                )
         server = None
         if args.source == "rtsp":
             server = RtspServer({"/hd": clips.clip_720p, "/cam": clips.clip_360p}).start()
@@ -407,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
                         args.ffmpeg_wall,
                         clip_for[name],
                         args.ffmpeg_runs,
+                        floor[name],
                     )
                 )
         finally:

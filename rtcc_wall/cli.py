@@ -1119,8 +1119,9 @@ def _export_write(
             camera, args.seconds, sim_world_provider=sim_world, progress=progress, cancel=cancel
         )
     except export_media.RecordingCutShort as e:  # evidence recorded is exported, not lost
-        print(redact(f"{prog}: {e}; exporting the {e.recorded_s:.1f} s recorded"),
-              file=sys.stderr)  # fmt: skip
+        got = (f"the {e.recorded_s:.1f} s" if len(e.snapshot.packets) > 1
+               else "the single picture")  # fmt: skip
+        print(redact(f"{prog}: {e}; exporting {got} recorded"), file=sys.stderr)
         snap, short = e.snapshot, e
     except ex.ExportError as e:
         print(redact(f"{prog}: {e}"), file=sys.stderr)
@@ -1154,8 +1155,12 @@ def _export_write(
         return EXIT_FAILED
     print("  verify: OK")
     if short is not None:
-        held = ("the snapshot is of the last picture before the break" if args.snapshot
-                else f"the export holds {short.recorded_s:.1f} of {args.seconds:g} s")
+        if args.snapshot:
+            held = "the snapshot is of the last picture before the break"
+        elif len(short.snapshot.packets) > 1:
+            held = f"the export holds {short.recorded_s:.1f} of {args.seconds:g} s"
+        else:
+            held = f"the export holds a single picture of the {args.seconds:g} s"
         print(redact(f"{prog}: {held}: the recording stopped early (see above)"),
               file=sys.stderr)  # fmt: skip
         return EXIT_FAILED

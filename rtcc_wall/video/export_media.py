@@ -679,12 +679,15 @@ def record(
 
 
 def _broke(camera: Camera, ring: ReplayRing, seconds: float, why: str) -> RecordingError:
-    """The error for a recording that stopped early: cut short if anything was recorded."""
+    """The error for a recording that stopped early: cut short if anything was recorded.
+
+    Anything is a key frame or more: a single picture is still a picture of
+    the scene (a snapshot needs no more), so it is exported rather than lost.
+    """
     snap = ring.snapshot()
-    span = ring.time_span()
-    got = span[1] - span[0] if span is not None else 0.0
-    if snap is None or got <= 0.0:
+    if snap is None or not snap.packets:
         return RecordingError(f"recording {camera.id} failed: {why}")
-    return RecordingCutShort(
-        f"recording {camera.id} stopped after {got:.1f} of {seconds:g} s: {why}", snap, got
-    )
+    span = ring.time_span()
+    got = max(0.0, span[1] - span[0]) if span is not None else 0.0
+    held = f"{got:.1f} of {seconds:g} s" if len(snap.packets) > 1 else "a single picture"
+    return RecordingCutShort(f"recording {camera.id} stopped after {held}: {why}", snap, got)

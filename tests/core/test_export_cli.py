@@ -22,6 +22,7 @@ import pytest
 from rtcc_wall.core import audit as A
 from tests.helpers import rewrite_manifests
 from tests.servers.fixtures import RTSP_PASSWORD, RTSP_USER
+from tests.servers.mjpeg import MjpegServer
 from tests.servers.rtsp import RtspServer
 
 
@@ -77,9 +78,8 @@ def site_config(demo_config_path: Path, root: Path, stream: str) -> Path:
     return cfg
 
 
-@pytest.fixture
-def site(tmp_path: Path, demo_config_path: Path, rtsp_auth_server: RtspServer) -> Site:
-    url = rtsp_auth_server.url("/cam", user=RTSP_USER, password=RTSP_PASSWORD)
+def make_site(tmp_path: Path, demo_config_path: Path, url: str) -> Site:
+    """A site whose camera ``city-01`` streams from ``url``; audit and exports under tmp_path."""
     env = dict(os.environ)
     env.update(
         HOME=str(tmp_path),
@@ -90,6 +90,12 @@ def site(tmp_path: Path, demo_config_path: Path, rtsp_auth_server: RtspServer) -
     )
     env.pop("RTCC_WALL_CONFIG", None)
     return Site(tmp_path, site_config(demo_config_path, tmp_path, url), env)
+
+
+@pytest.fixture
+def site(tmp_path: Path, demo_config_path: Path, rtsp_auth_server: RtspServer) -> Site:
+    url = rtsp_auth_server.url("/cam", user=RTSP_USER, password=RTSP_PASSWORD)
+    return make_site(tmp_path, demo_config_path, url)
 
 
 def assert_no_password(site: Site, *outputs: subprocess.CompletedProcess[str]) -> None:
@@ -197,6 +203,25 @@ def test_a_stream_that_breaks_mid_recording_exports_what_was_recorded(
         (A.VIEW_START, "allowed"), (A.VIEW_STOP, "stream_broke"), (A.EXPORT, "exported"),
     ]  # fmt: skip
     assert_no_password(site, subprocess.CompletedProcess(proc.args, 1, seen + out, err))
+
+
+def test_a_snapshot_of_a_camera_that_froze_after_one_picture(
+    tmp_path: Path, demo_config_path: Path
+) -> None:
+    with MjpegServer(mode="one", password=RTSP_PASSWORD) as camera:
+        site = make_site(tmp_path, demo_config_path, camera.url_with("viewer", RTSP_PASSWORD))
+        r = site.create("--camera", "city-01", "--seconds", "3", "--reason", "x", "--snapshot")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "city-01 stopped after a single picture: " in r.stderr
+    assert "; exporting the single picture recorded" in r.stderr
+    assert "the snapshot is of the last picture before the break" in r.stderr
+    assert "verify: OK" in r.stdout
+    [folder] = site.exports()
+    assert (folder / "data/snapshot.png").stat().st_size > 1000
+    assert [(e.kind, e.outcome) for e in site.events()] == [
+        (A.VIEW_START, "allowed"), (A.VIEW_STOP, "stream_broke"), (A.EXPORT, "exported"),
+    ]  # fmt: skip
+    assert_no_password(site, r)
 
 
 def test_verify_against_the_audit_log_catches_rewritten_manifests(site: Site) -> None:

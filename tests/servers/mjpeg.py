@@ -6,6 +6,8 @@ connected (``mode``), which is how real cheap IP cameras misbehave:
 
 * ``normal``  -- ``multipart/x-mixed-replace`` JPEG parts at ``fps``;
 * ``stall``   -- keep every connection open and send nothing more (frozen camera);
+* ``one``     -- send each connection one JPEG part, then nothing more (a camera that
+  froze right after its first picture);
 * ``garbage`` -- random bytes instead of multipart JPEG parts;
 * ``auth``    -- require Basic auth (``user``/``password``), 401 otherwise, then normal.
 
@@ -24,8 +26,8 @@ from typing import Literal
 import cv2
 import numpy as np
 
-Mode = Literal["normal", "stall", "garbage", "auth"]
-MODES: tuple[Mode, ...] = ("normal", "stall", "garbage", "auth")
+Mode = Literal["normal", "stall", "garbage", "auth", "one"]
+MODES: tuple[Mode, ...] = ("normal", "stall", "garbage", "auth", "one")
 BOUNDARY = "rtccframe"
 
 
@@ -56,6 +58,7 @@ class MjpegServer:
         password: str = "s3cret-pw",
         path: str = "/video.mjpg",
         host: str = "127.0.0.1",
+        mode: Mode = "normal",
     ) -> None:
         self.fps = fps
         self.width = width
@@ -64,7 +67,7 @@ class MjpegServer:
         self.password = password
         self.path = path
         self.host = host
-        self._mode: Mode = "normal"
+        self._mode: Mode = mode
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._mode_changed = threading.Condition(self._lock)
@@ -176,10 +179,10 @@ class MjpegServer:
         next_t = time.monotonic()
         while not self._stopped.is_set():
             mode = self.mode
-            if mode == "stall":
+            if mode == "stall" or (mode == "one" and n >= 1):
                 with self._lock:
                     self._mode_changed.wait_for(
-                        lambda: self._mode != "stall" or self._stopped.is_set(), 1.0
+                        lambda m=mode: self._mode != m or self._stopped.is_set(), 1.0
                     )
                 next_t = time.monotonic()
                 continue

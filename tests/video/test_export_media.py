@@ -136,6 +136,25 @@ def test_recording_can_be_cancelled(cam_url: str) -> None:
         M.record(cam, 30.0, cancel=cancel, progress=lambda s: s > 0.3 and cancel.set())
 
 
+def test_a_camera_that_froze_after_one_picture_still_gives_that_picture(
+    tmp_path: Path, log: A.AuditLog
+) -> None:
+    with MjpegServer(fps=5.0, mode="one") as server:
+        cam = camera(server.url, masks=())
+        with pytest.raises(M.RecordingCutShort) as err:
+            M.record(cam, 5.0, read_timeout_s=1.0)
+    assert "recording cam-1 stopped after a single picture: " in str(err.value)
+    snap = err.value.snapshot
+    assert len(snap.packets) == 1
+    assert snap.packets[0].keyframe
+    res = export(snap, cam, tmp_path, log, kind="snapshot")
+    assert res.problems == []
+    png = cv2.imread(str(res.path / "data/snapshot.png"))
+    assert png is not None
+    assert png.shape == (180, 320, 3)
+    assert png.std() > 10  # the picture, not a blank one
+
+
 # --------------------------------------------------------------------------- unmasked, bit-exact
 
 

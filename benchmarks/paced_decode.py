@@ -1,0 +1,128 @@
+"""The floor under wall_throughput's CPU ratio: a bare decode at the source's pace.
+
+Why
+    ``wall_throughput.py`` divides the app's CPU per shown frame by what
+    ``ffmpeg -threads 1 -i CLIP -f null -`` pays per frame of the clip: a lone
+    decode running flat out, one frame straight after the other. A wall never
+    decodes like that: a camera hands over one frame every 40 ms (25 fps) or
+    67 ms (15 fps), and the decoder sleeps in between. This script measures
+    what that alone costs, with nothing of the app around it: no Qt, no
+    shrinking, no network, no other stream. Whatever it prints is a floor that
+    any wall decoding every frame as it arrives pays on this machine.
+
+What is measured (one process, the same run, rounds interleaved)
+    * **flat**   -- PyAV (the app's decoder, set up as the app sets it up: one
+      thread, no frame threads) decodes the clip in a tight loop;
+    * **paced**  -- the same, sleeping after each frame until the next is due
+      at the clip's frame rate, as a camera delivers it;
+    * **paced + shrink** -- paced, plus the app's own step turning the frame
+      into the tile's BGRA picture (``frame_to_display``, to the size of a
+      tile of a 1920x1080 4x4 or 8x8 wall);
+    * **ffmpeg flat / -re** -- the ffmpeg command of the yardstick, flat out
+      and with ``-re`` (read at the clip's rate), start-up excluded (a
+      one-frame run's CPU is subtracted). ffmpeg 5.1's ``-re`` polls every
+      10 ms while it waits, so its paced figure includes some polling.
+
+    CPU is the decoding thread's ``time.thread_time()`` for PyAV (the sleep
+    costs nothing; only the decode calls are counted) and the children's
+    rusage for ffmpeg. Each figure is the median of ``--rounds`` rounds.
+
+It prints paced / flat, which is the lowest ratio a wall can reach against
+the flat-out yardstick, next to wall_throughput's target (1.5).
+
+How to run (from the repository root)::
+
+    python benchmarks/paced_decode.py              # both clips, 3 rounds (~2 min)
+    python benchmarks/paced_decode.py --rounds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from _common import decode_cpu_per_frame, ffmpeg_paced_yardstick, ffmpeg_yardstick
+
+from tests.servers.fixtures import make_clips
+
+TARGET_CPU_RATIO = 1.5
+
+
+@dataclass(frozen=True)
+class Clip:
+    name: str
+    fps: float
+    #: the tile the wall_throughput wall shows it in (w, h)
+    tile: tuple[int, int]
+
+
+CLIPS = {
+    "720p": Clip("1280x720@25", 25.0, (479, 269)),
+    "360p": Clip("640x360@15", 15.0, (238, 133)),
+}
+
+
+def measure(path: Path, clip: Clip, rounds: int) -> dict[str, float]:
+    from rtcc_wall.video.decode import frame_to_display
+
+    def shrink(frame: object) -> object:
+        return frame_to_display(frame, clip.tile)  # type: ignore[arg-type]
+
+    runs: dict[str, list[float]] = {"flat": [], "paced": [], "paced + shrink": []}
+    for _ in range(rounds):
+        runs["flat"].append(decode_cpu_per_frame(path, None))
+        runs["paced"].append(decode_cpu_per_frame(path, clip.fps))
+        runs["paced + shrink"].append(decode_cpu_per_frame(path, clip.fps, shrink))
+    out = {k: statistics.median(v) for k, v in runs.items()}
+    out["ffmpeg flat"] = ffmpeg_yardstick(path, rounds).decode_s
+    out["ffmpeg -re"] = ffmpeg_paced_yardstick(path, rounds).decode_s
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of each measurement")
+    ap.add_argument("--clip", choices=[*CLIPS, "both"], default="both")
+    args = ap.parse_args(argv)
+    if args.rounds < 1:
+        ap.error("--rounds must be at least 1")
+    names = list(CLIPS) if args.clip == "both" else [args.clip]
+    with tempfile.TemporaryDirectory(prefix="rtcc-bench-") as tmp:
+        clips = make_clips(Path(tmp))
+        paths = {"720p": clips.clip_720p, "360p": clips.clip_360p}
+        results = {}
+        for name in names:
+            print(f"measuring {CLIPS[name].name} ({args.rounds} rounds) ...", flush=True)
+            results[name] = measure(paths[name], CLIPS[name], args.rounds)
+    print()
+    head = (
+        f"{'clip':<12} {'PyAV flat':>9} {'paced':>7} {'paced/flat':>10} "
+        f"{'+shrink':>8} {'/flat':>6} {'ffmpeg flat':>11} {'-re':>7} {'-re/flat':>8}"
+    )
+    print(head + "   (ms CPU per frame)")
+    print("-" * len(head))
+    for name, r in results.items():
+        print(
+            f"{CLIPS[name].name:<12} {r['flat'] * 1e3:>9.3f} {r['paced'] * 1e3:>7.3f} "
+            f"{r['paced'] / r['flat']:>10.2f} {r['paced + shrink'] * 1e3:>8.3f} "
+            f"{r['paced + shrink'] / r['flat']:>6.2f} {r['ffmpeg flat'] * 1e3:>11.3f} "
+            f"{r['ffmpeg -re'] * 1e3:>7.3f} {r['ffmpeg -re'] / r['ffmpeg flat']:>8.2f}"
+        )
+    print()
+    for name, r in results.items():
+        floor = r["paced"] / r["ffmpeg flat"]
+        verdict = "above" if floor > TARGET_CPU_RATIO else "within"
+        print(
+            f"{CLIPS[name].name}: a bare decode at the clip's pace costs {floor:.2f} x the "
+            f"flat-out ffmpeg yardstick ({verdict} the target {TARGET_CPU_RATIO}), before any "
+            f"network, shrinking, display or other stream"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
