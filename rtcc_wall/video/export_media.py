@@ -37,6 +37,7 @@ is set (raising :class:`~rtcc_wall.core.export.ExportCancelled`).
 
 from __future__ import annotations
 
+import contextlib
 import fractions
 import logging
 import threading
@@ -67,6 +68,7 @@ from rtcc_wall.core.export import (
 )
 from rtcc_wall.core.redact import redact
 from rtcc_wall.core.streams import StreamUrlError, parse_stream_url
+from rtcc_wall.video.avio import libav_log_capture
 from rtcc_wall.video.decode import frame_to_display
 from rtcc_wall.video.frames import BGRImage
 from rtcc_wall.video.masks import MaskPainter
@@ -80,7 +82,13 @@ from rtcc_wall.video.replay import (
     frame_at,
     padded_packet,
 )
-from rtcc_wall.video.sources import DisplaySizedSource, SourceError, make_source
+from rtcc_wall.video.sources import (
+    DisplaySizedSource,
+    SourceError,
+    av_error_reason,
+    make_source,
+    route_libav_logs,
+)
 
 if TYPE_CHECKING:
     from av.video.stream import VideoStream
@@ -244,6 +252,24 @@ def _timestamps(snap: ReplaySnapshot) -> list[tuple[int, int]]:
 # --------------------------------------------------------------------------- clips
 
 
+@contextlib.contextmanager
+def _writing(snap: ReplaySnapshot, what: str) -> Iterator[None]:
+    """Turns a failure while writing ``what`` into an ``ExportError`` with ffmpeg's reason.
+
+    ffmpeg's error lines reach the exception only while they are captured
+    (``libav_log_capture``): "Invalid argument" alone does not say that the
+    muxer found no picture size, "dimensions not set" does.
+    """
+    route_libav_logs()
+    try:
+        with libav_log_capture():
+            yield
+    except av.error.FFmpegError as e:
+        raise ExportError(f"{snap.camera_id}: cannot write the {what}: {av_error_reason(e)}") from e
+    except (ValueError, cv2.error) as e:
+        raise ExportError(f"{snap.camera_id}: cannot write the {what}: {redact(str(e))}") from e
+
+
 def _check_cancel(cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():
         raise ExportCancelled("export cancelled; nothing was written")
@@ -268,24 +294,24 @@ def remux_clip(
     payloads = _h264_for_mux(snap) if info.codec == "h264" else [p.data for p in snap.packets]
     stamps = _timestamps(snap)
     rate = fractions.Fraction(info.fps).limit_denominator(1001) if info.fps else None
-    try:
-        with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as out:
-            stream = out.add_mux_stream(info.codec, rate, width=info.width, height=info.height)
-            stream.time_base = info.time_base
-            n = len(snap.packets)
-            for i, (p, data) in enumerate(zip(snap.packets, payloads, strict=True)):
-                if i % 32 == 0:
-                    _check_cancel(cancel)
-                    if progress is not None:
-                        progress(i / n)
-                packet = padded_packet(data)
-                packet.stream = stream
-                packet.time_base = info.time_base
-                packet.pts, packet.dts = stamps[i]
-                packet.is_keyframe = p.keyframe
-                out.mux(packet)
-    except (av.error.FFmpegError, ValueError) as e:
-        raise ExportError(f"{snap.camera_id}: cannot write the MP4 clip: {e}") from e
+    with (
+        _writing(snap, "MP4 clip"),
+        av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as out,
+    ):
+        stream = out.add_mux_stream(info.codec, rate, width=info.width, height=info.height)
+        stream.time_base = info.time_base
+        n = len(snap.packets)
+        for i, (p, data) in enumerate(zip(snap.packets, payloads, strict=True)):
+            if i % 32 == 0:
+                _check_cancel(cancel)
+                if progress is not None:
+                    progress(i / n)
+            packet = padded_packet(data)
+            packet.stream = stream
+            packet.time_base = info.time_base
+            packet.pts, packet.dts = stamps[i]
+            packet.is_keyframe = p.keyframe
+            out.mux(packet)
     if progress is not None:
         progress(1.0)
     return len(snap.packets)
@@ -380,36 +406,36 @@ def reencode_clip(
     n = len(snap.packets)
     frames = 0
     size: tuple[int, int] = (0, 0)
-    try:
-        with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as out:
-            stream: VideoStream | None = None
-            last_pts = -1
-            for index, frame in decoded_frames(snap):
-                if frames % 8 == 0:
-                    _check_cancel(cancel)
-                    if progress is not None:
-                        progress(index / n)
-                img = frame_to_display(frame, None)
-                h, w = int(img.shape[0]) & ~1, int(img.shape[1]) & ~1  # x264 needs even sizes
-                if stream is None:
-                    stream = _add_encoder(out, w, h, snap)
-                    size = (w, h)
-                if (w, h) != size:
-                    continue  # a size change mid-clip: the clip keeps its first size
-                pic = masked_picture(img[:h, :w], masks, painter)
-                yuv = np.asarray(cv2.cvtColor(pic, cv2.COLOR_BGRA2YUV_I420), np.uint8)
-                vf = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-                pts = max(stamps[index][0], last_pts + 1)
-                last_pts = pts
-                vf.pts = pts
-                vf.time_base = snap.info.time_base
-                out.mux(stream.encode(vf))
-                frames += 1
+    with (
+        _writing(snap, "masked clip"),
+        av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as out,
+    ):
+        stream: VideoStream | None = None
+        last_pts = -1
+        for index, frame in decoded_frames(snap):
+            if frames % 8 == 0:
+                _check_cancel(cancel)
+                if progress is not None:
+                    progress(index / n)
+            img = frame_to_display(frame, None)
+            h, w = int(img.shape[0]) & ~1, int(img.shape[1]) & ~1  # x264 needs even sizes
             if stream is None:
-                raise ExportError(f"{snap.camera_id}: not one picture could be decoded")
-            out.mux(stream.encode(None))
-    except (av.error.FFmpegError, ValueError, cv2.error) as e:
-        raise ExportError(f"{snap.camera_id}: cannot write the masked clip: {e}") from e
+                stream = _add_encoder(out, w, h, snap)
+                size = (w, h)
+            if (w, h) != size:
+                continue  # a size change mid-clip: the clip keeps its first size
+            pic = masked_picture(img[:h, :w], masks, painter)
+            yuv = np.asarray(cv2.cvtColor(pic, cv2.COLOR_BGRA2YUV_I420), np.uint8)
+            vf = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+            pts = max(stamps[index][0], last_pts + 1)
+            last_pts = pts
+            vf.pts = pts
+            vf.time_base = snap.info.time_base
+            out.mux(stream.encode(vf))
+            frames += 1
+        if stream is None:
+            raise ExportError(f"{snap.camera_id}: not one picture could be decoded")
+        out.mux(stream.encode(None))
     if progress is not None:
         progress(1.0)
     return frames, size[0], size[1]

@@ -514,7 +514,7 @@ def route_libav_logs() -> None:
         _libav_routed = True
 
 
-def _av_reason(e: av.error.FFmpegError) -> str:
+def av_error_reason(e: av.error.FFmpegError) -> str:
     """ffmpeg's reason for ``e`` and its last error line, without repeating the URL; redacted."""
     reason = e.strerror or type(e).__name__
     entry: object = getattr(e, "log", None)  # (level, name, message) when logs are routed
@@ -756,7 +756,7 @@ class PyAVSource:
 
     def _open_error(self, e: av.error.FFmpegError, timed_out: bool) -> SourceError | _RetryOpen:
         """Maps an ``av.open`` failure to what the supervisor should do about it."""
-        what = f"{self.describe()}: {_av_reason(e)}"
+        what = f"{self.describe()}: {av_error_reason(e)}"
         if isinstance(e, av.error.HTTPUnauthorizedError):
             if urlsplit(self._spec.url).username is None:
                 return AuthFailed(f"{self.describe()}: the server wants a user and password (401)")
@@ -775,7 +775,7 @@ class PyAVSource:
             return SourceUnavailable(f"{self.describe()}: no answer (timed out)")
         if isinstance(e, OSError | av.error.HTTPError):
             return SourceUnavailable(what)  # refused, unreachable, not found, HTTP 404/5xx ...
-        return _RetryOpen(_av_reason(e), e)  # bad data, odd stream: default probing may help
+        return _RetryOpen(av_error_reason(e), e)  # bad data, odd stream: default probing may help
 
     @staticmethod
     def _set_up_decoder(stream: VideoStream) -> None:
@@ -878,7 +878,7 @@ class PyAVSource:
                 return None
             except av.error.FFmpegError as e:
                 raise SourceUnavailable(
-                    f"{self.describe()}: read failed: {_av_reason(e)}"
+                    f"{self.describe()}: read failed: {av_error_reason(e)}"
                 ) from None
             finally:
                 self._packet_read_ended()
@@ -902,8 +902,9 @@ class PyAVSource:
             except av.error.FFmpegError as e:
                 errors += 1  # a damaged packet (lost UDP data): skip it, the next key frame heals
                 if errors >= self._max_decode_errors:
+                    why = av_error_reason(e)
                     raise SourceUnavailable(
-                        f"{self.describe()}: {errors} undecodable packets in a row: {_av_reason(e)}"
+                        f"{self.describe()}: {errors} undecodable packets in a row: {why}"
                     ) from None
                 continue
             errors = 0
@@ -934,7 +935,7 @@ class PyAVSource:
             if frame is not None:
                 return frame
         except av.error.FFmpegError as e:
-            log.debug("%s: seek failed (%s); reopening", self.describe(), _av_reason(e))
+            log.debug("%s: seek failed (%s); reopening", self.describe(), av_error_reason(e))
         try:
             fresh, fresh_stream = self._open_once(self._target(), {}, None, 5.0)
         except (_RetryOpen, SourceError):
@@ -989,7 +990,7 @@ class PyAVSource:
             try:
                 container.close()
             except av.error.FFmpegError as e:
-                log.debug("%s: close failed: %s", self.describe(), _av_reason(e))
+                log.debug("%s: close failed: %s", self.describe(), av_error_reason(e))
 
     def close(self) -> None:
         self._closed.set()

@@ -9,6 +9,7 @@ picture elsewhere.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fractions
 import json
@@ -393,6 +394,17 @@ def test_missing_timestamps_are_filled_in_increasing() -> None:
     packets = tuple(ReplayPacket(b"x", p, p, i == 0, float(i)) for i, p in enumerate(pts))
     stamps = M._timestamps(ReplaySnapshot("c", info, packets, False, False))
     assert stamps == [(0, 0), (6000, 6000), (12000, 12000), (18000, 18000), (18001, 18001)]
+
+
+def test_a_muxer_failure_says_what_ffmpeg_found_wrong(
+    recorded: tuple[Camera, ReplaySnapshot], tmp_path: Path
+) -> None:
+    _cam, snap = recorded
+    bad = dataclasses.replace(snap, info=dataclasses.replace(snap.info, width=0, height=0))
+    with pytest.raises(E.ExportError) as err:
+        M.remux_clip(bad, tmp_path / "clip.mp4")
+    # not just "Invalid argument": the mp4 muxer's own line says why
+    assert str(err.value) == "cam-1: cannot write the MP4 clip: Invalid argument (dimensions not set)"
 
 
 # --------------------------------------------------------------------------- secrets
