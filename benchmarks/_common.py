@@ -150,12 +150,17 @@ def ffmpeg_stream_yardstick(url: str, frames: int = 250, runs: int = 1) -> Yards
 
 
 def decode_cpu_per_frame(
-    path: Path, fps: float | None, work: Callable[[object], object] | None = None
+    path: Path,
+    fps: float | None,
+    work: Callable[[object], object] | None = None,
+    *,
+    spin: bool = False,
 ) -> float:
     """Seconds of this thread's CPU per frame spent decoding ``path`` (and in ``work``).
 
-    ``fps`` None decodes flat out; otherwise the thread sleeps after each
-    frame until the next is due (the sleeping is not counted).
+    ``fps`` None decodes flat out; otherwise the thread waits after each
+    frame until the next is due (the waiting is not counted): asleep, or
+    with ``spin`` in a busy loop that keeps the core awake.
     """
     import av  # imported here: the send-time helpers below need no PyAV
 
@@ -178,8 +183,11 @@ def decode_cpu_per_frame(
             cpu += time.thread_time() - t0
             n += 1
             if fps is not None:
-                delay = start + n / fps - time.monotonic()
-                if delay > 0:
+                due = start + n / fps
+                if spin:
+                    while time.monotonic() < due:
+                        pass
+                elif (delay := due - time.monotonic()) > 0:
                     time.sleep(delay)
     finally:
         container.close()

@@ -1119,8 +1119,7 @@ def _export_write(
             camera, args.seconds, sim_world_provider=sim_world, progress=progress, cancel=cancel
         )
     except export_media.RecordingCutShort as e:  # evidence recorded is exported, not lost
-        got = (f"the {e.recorded_s:.1f} s" if len(e.snapshot.packets) > 1
-               else "the single picture")  # fmt: skip
+        got = "the single picture" if e.held == "a single picture" else f"the {e.held}"
         print(redact(f"{prog}: {e}; exporting {got} recorded"), file=sys.stderr)
         snap, short = e.snapshot, e
     except ex.ExportError as e:
@@ -1157,10 +1156,8 @@ def _export_write(
     if short is not None:
         if args.snapshot:
             held = "the snapshot is of the last picture before the break"
-        elif len(short.snapshot.packets) > 1:
-            held = f"the export holds {short.recorded_s:.1f} of {args.seconds:g} s"
         else:
-            held = f"the export holds a single picture of the {args.seconds:g} s"
+            held = f"the export holds {short.held} of the {args.seconds:g} s asked for"
         print(redact(f"{prog}: {held}: the recording stopped early (see above)"),
               file=sys.stderr)  # fmt: skip
         return EXIT_FAILED

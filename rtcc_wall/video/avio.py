@@ -32,8 +32,9 @@ So:
   record is not found and the source falls back to PyAV's own read timeout
   (correct, only slower with many cameras).
 * ``libav_log_capture()`` installs PyAV's log callback only while a container
-  is being opened (when ffmpeg's error line explains a failure best); while
-  frames flow, ffmpeg's own callback drops every line in C (level QUIET).
+  is being opened, or an export's MP4 written (when ffmpeg's error line
+  explains a failure best); while frames flow, ffmpeg's own callback drops
+  every line in C (level QUIET).
 """
 
 from __future__ import annotations

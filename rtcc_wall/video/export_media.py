@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING
 
 import av
 import av.error
+import av.logging
 import cv2
 import numpy as np
 from av.video.codeccontext import VideoCodecContext
@@ -87,7 +88,6 @@ from rtcc_wall.video.sources import (
     SourceError,
     av_error_reason,
     make_source,
-    route_libav_logs,
 )
 
 if TYPE_CHECKING:
@@ -252,22 +252,48 @@ def _timestamps(snap: ReplaySnapshot) -> list[tuple[int, int]]:
 # --------------------------------------------------------------------------- clips
 
 
-@contextlib.contextmanager
-def _writing(snap: ReplaySnapshot, what: str) -> Iterator[None]:
-    """Turns a failure while writing ``what`` into an ``ExportError`` with ffmpeg's reason.
+class _FfmpegLines:
+    """ffmpeg's error lines logged by *this* thread while inside ``with lines():``.
 
-    ffmpeg's error lines reach the exception only while they are captured
-    (``libav_log_capture``): "Invalid argument" alone does not say that the
-    muxer found no picture size, "dimensions not set" does.
+    PyAV attaches "the last error line" to its exceptions process-wide, from
+    whichever thread logged it (a live camera's, say); these lines are this
+    thread's own (``av.logging.Capture(local=True)``). Only the muxer and
+    encoder calls are wrapped, not the decoding of the snapshot: a damaged
+    camera picture logs errors that raise nothing.
     """
-    route_libav_logs()
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with libav_log_capture(), av.logging.Capture(local=True) as logs:
+            try:
+                yield
+            finally:
+                self.lines.extend(
+                    str(m).strip() for level, _name, m in logs if level <= av.logging.ERROR
+                )
+
+
+@contextlib.contextmanager
+def _writing(snap: ReplaySnapshot, what: str, path: Path) -> Iterator[_FfmpegLines]:
+    """Turns a failure while writing ``path`` into an ``ExportError`` with ffmpeg's reason.
+
+    "Invalid argument" alone does not say that the muxer found no picture
+    size; ffmpeg's line "dimensions not set" does (wrap the calls in the
+    yielded ``_FfmpegLines``).
+    """
+    ffmpeg = _FfmpegLines()
     try:
-        with libav_log_capture():
-            yield
+        yield ffmpeg
     except av.error.FFmpegError as e:
-        raise ExportError(f"{snap.camera_id}: cannot write the {what}: {av_error_reason(e)}") from e
+        reason = av_error_reason(e, ffmpeg.lines)
+        raise ExportError(
+            redact(f"{snap.camera_id}: cannot write the {what} {path}: {reason}")
+        ) from e
     except (ValueError, cv2.error) as e:
-        raise ExportError(f"{snap.camera_id}: cannot write the {what}: {redact(str(e))}") from e
+        raise ExportError(redact(f"{snap.camera_id}: cannot write the {what} {path}: {e}")) from e
 
 
 def _check_cancel(cancel: threading.Event | None) -> None:
@@ -295,7 +321,8 @@ def remux_clip(
     stamps = _timestamps(snap)
     rate = fractions.Fraction(info.fps).limit_denominator(1001) if info.fps else None
     with (
-        _writing(snap, "MP4 clip"),
+        _writing(snap, "MP4 clip", path) as ffmpeg,
+        ffmpeg(),  # no decoding here: every line is the muxer's
         av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as out,
     ):
         stream = out.add_mux_stream(info.codec, rate, width=info.width, height=info.height)
@@ -406,36 +433,42 @@ def reencode_clip(
     n = len(snap.packets)
     frames = 0
     size: tuple[int, int] = (0, 0)
-    with (
-        _writing(snap, "masked clip"),
-        av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as out,
-    ):
-        stream: VideoStream | None = None
-        last_pts = -1
-        for index, frame in decoded_frames(snap):
-            if frames % 8 == 0:
-                _check_cancel(cancel)
-                if progress is not None:
-                    progress(index / n)
-            img = frame_to_display(frame, None)
-            h, w = int(img.shape[0]) & ~1, int(img.shape[1]) & ~1  # x264 needs even sizes
+    with _writing(snap, "masked clip", path) as ffmpeg:
+        with ffmpeg():
+            out = av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"})
+        try:
+            stream: VideoStream | None = None
+            last_pts = -1
+            for index, frame in decoded_frames(snap):
+                if frames % 8 == 0:
+                    _check_cancel(cancel)
+                    if progress is not None:
+                        progress(index / n)
+                img = frame_to_display(frame, None)
+                h, w = int(img.shape[0]) & ~1, int(img.shape[1]) & ~1  # x264 needs even sizes
+                if stream is None:
+                    with ffmpeg():
+                        stream = _add_encoder(out, w, h, snap)
+                    size = (w, h)
+                if (w, h) != size:
+                    continue  # a size change mid-clip: the clip keeps its first size
+                pic = masked_picture(img[:h, :w], masks, painter)
+                yuv = np.asarray(cv2.cvtColor(pic, cv2.COLOR_BGRA2YUV_I420), np.uint8)
+                vf = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+                pts = max(stamps[index][0], last_pts + 1)
+                last_pts = pts
+                vf.pts = pts
+                vf.time_base = snap.info.time_base
+                with ffmpeg():
+                    out.mux(stream.encode(vf))
+                frames += 1
             if stream is None:
-                stream = _add_encoder(out, w, h, snap)
-                size = (w, h)
-            if (w, h) != size:
-                continue  # a size change mid-clip: the clip keeps its first size
-            pic = masked_picture(img[:h, :w], masks, painter)
-            yuv = np.asarray(cv2.cvtColor(pic, cv2.COLOR_BGRA2YUV_I420), np.uint8)
-            vf = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-            pts = max(stamps[index][0], last_pts + 1)
-            last_pts = pts
-            vf.pts = pts
-            vf.time_base = snap.info.time_base
-            out.mux(stream.encode(vf))
-            frames += 1
-        if stream is None:
-            raise ExportError(f"{snap.camera_id}: not one picture could be decoded")
-        out.mux(stream.encode(None))
+                raise ExportError(f"{snap.camera_id}: not one picture could be decoded")
+            with ffmpeg():
+                out.mux(stream.encode(None))
+        finally:
+            with ffmpeg():
+                out.close()
     if progress is not None:
         progress(1.0)
     return frames, size[0], size[1]
@@ -619,6 +652,17 @@ class RecordingCutShort(RecordingError):
         self.snapshot = snapshot
         self.recorded_s = recorded_s
 
+    @property
+    def held(self) -> str:
+        """What was recorded, in words: "12.4 s", or a picture count below a tenth of a second."""
+        return _held(len(self.snapshot.packets), self.recorded_s)
+
+
+def _held(pictures: int, seconds: float) -> str:
+    if seconds >= 0.05:
+        return f"{seconds:.1f} s"
+    return "a single picture" if pictures == 1 else f"{pictures} pictures"
+
 
 def record(
     camera: Camera,
@@ -715,5 +759,5 @@ def _broke(camera: Camera, ring: ReplayRing, seconds: float, why: str) -> Record
         return RecordingError(f"recording {camera.id} failed: {why}")
     span = ring.time_span()
     got = max(0.0, span[1] - span[0]) if span is not None else 0.0
-    held = f"{got:.1f} of {seconds:g} s" if len(snap.packets) > 1 else "a single picture"
+    held = f"{got:.1f} of {seconds:g} s" if got >= 0.05 else _held(len(snap.packets), got)
     return RecordingCutShort(f"recording {camera.id} stopped after {held}: {why}", snap, got)

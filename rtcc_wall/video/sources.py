@@ -50,7 +50,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
@@ -498,7 +498,8 @@ def route_libav_logs() -> None:
     """Sends ffmpeg's log lines (ERROR and worse) through Python logging, redacted.
 
     Process-global and idempotent; called by every PyAV open. The lines flow
-    only while a container is being opened (``avio.libav_log_capture``): ERROR
+    only while a container is being opened or an export's MP4 written
+    (``avio.libav_log_capture``; an export captures its own lines): ERROR
     is enough for PyAV to add ffmpeg's last error line to its exceptions, and
     while frames flow PyAV's log callback would take the GIL for every ffmpeg
     message, even the ones it drops.
@@ -514,14 +515,23 @@ def route_libav_logs() -> None:
         _libav_routed = True
 
 
-def av_error_reason(e: av.error.FFmpegError) -> str:
-    """ffmpeg's reason for ``e`` and its last error line, without repeating the URL; redacted."""
+def av_error_reason(e: av.error.FFmpegError, lines: Sequence[str] | None = None) -> str:
+    """ffmpeg's reason for ``e`` and its last error line, without repeating the URL; redacted.
+
+    ``lines``: the error lines the failing thread captured itself, to take the
+    last of instead of the line PyAV attached (PyAV keeps one "last error
+    line" for the whole process, whichever thread logged it).
+    """
     reason = e.strerror or type(e).__name__
-    entry: object = getattr(e, "log", None)  # (level, name, message) when logs are routed
-    if isinstance(entry, tuple) and len(entry) == 3 and isinstance(entry[2], str):
-        line = entry[2].strip()
-        if line and line not in reason:
-            reason += f" ({line})"
+    line = ""
+    if lines is not None:
+        line = next((x.strip() for x in reversed(lines) if x.strip()), "")
+    else:
+        entry: object = getattr(e, "log", None)  # (level, name, message) when logs are routed
+        if isinstance(entry, tuple) and len(entry) == 3 and isinstance(entry[2], str):
+            line = entry[2].strip()
+    if line and line not in reason:
+        reason += f" ({line})"
     return redact(reason)
 
 

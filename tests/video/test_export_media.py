@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import av
+import av.logging
 import cv2
 import numpy as np
 import pytest
@@ -27,6 +28,7 @@ from rtcc_wall.core import export as E
 from rtcc_wall.core.access import AccessPolicy, Incident, Operator
 from rtcc_wall.core.cameras import Camera
 from rtcc_wall.video import export_media as M
+from rtcc_wall.video.avio import libav_log_capture
 from rtcc_wall.video.masks import make_plan
 from rtcc_wall.video.replay import (
     PictureEncoder,
@@ -37,6 +39,7 @@ from rtcc_wall.video.replay import (
     decode_snapshot,
     frame_at,
 )
+from rtcc_wall.video.sources import route_libav_logs
 from tests.helpers import stream_camera
 from tests.servers.fixtures import RTSP_PASSWORD, RTSP_USER, ClipSet
 from tests.servers.mjpeg import MjpegServer
@@ -396,6 +399,17 @@ def test_missing_timestamps_are_filled_in_increasing() -> None:
     assert stamps == [(0, 0), (6000, 6000), (12000, 12000), (18000, 18000), (18001, 18001)]
 
 
+def test_what_a_cut_short_recording_holds_is_said_in_pictures_below_a_tenth_of_a_second(
+    recorded: tuple[Camera, ReplaySnapshot],
+) -> None:
+    _cam, snap = recorded
+    three = dataclasses.replace(snap, packets=snap.packets[:3])
+    one = dataclasses.replace(snap, packets=snap.packets[:1])
+    assert M.RecordingCutShort("m", three, 2.34).held == "2.3 s"
+    assert M.RecordingCutShort("m", three, 0.0).held == "3 pictures"
+    assert M.RecordingCutShort("m", one, 0.0).held == "a single picture"
+
+
 def test_a_muxer_failure_says_what_ffmpeg_found_wrong(
     recorded: tuple[Camera, ReplaySnapshot], tmp_path: Path
 ) -> None:
@@ -404,7 +418,43 @@ def test_a_muxer_failure_says_what_ffmpeg_found_wrong(
     with pytest.raises(E.ExportError) as err:
         M.remux_clip(bad, tmp_path / "clip.mp4")
     # not just "Invalid argument": the mp4 muxer's own line says why
-    assert str(err.value) == "cam-1: cannot write the MP4 clip: Invalid argument (dimensions not set)"
+    path = tmp_path / "clip.mp4"
+    assert str(err.value) == (
+        f"cam-1: cannot write the MP4 clip {path}: Invalid argument (dimensions not set)"
+    )
+
+
+def test_an_export_error_carries_no_line_of_another_threads(
+    recorded: tuple[Camera, ReplaySnapshot], test_clips: ClipSet, tmp_path: Path
+) -> None:
+    """PyAV keeps one "last error line" for the process: a live camera's damaged picture
+    (an error line, no exception) must not become the reason an export failed."""
+    with av.open(str(test_clips.clip_360p)) as c:
+        packets = [bytes(p) for _, p in zip(range(2), c.demux(video=0), strict=False)]
+        extradata = c.streams.video[0].codec_context.extradata
+    damaged = bytearray(packets[1])
+    for i in range(12, 4 + int.from_bytes(damaged[:4], "big"), 5):  # inside the first NAL unit
+        damaged[i] ^= 0x5A
+
+    def camera_thread() -> None:
+        ctx = av.CodecContext.create("h264", "r")
+        ctx.extradata = extradata
+        with libav_log_capture():
+            for data in (packets[0], bytes(damaged)):
+                ctx.decode(av.Packet(data))
+
+    route_libav_logs()
+    logged = av.logging.get_last_error()[0]
+    t = threading.Thread(target=camera_thread)
+    t.start()
+    t.join()
+    assert av.logging.get_last_error()[0] > logged  # a camera's line waits to be attached
+    _cam, snap = recorded
+    path = tmp_path / "clip.mp4"
+    path.mkdir()
+    with pytest.raises(E.ExportError) as err:
+        M.remux_clip(snap, path)
+    assert str(err.value) == f"cam-1: cannot write the MP4 clip {path}: Is a directory"
 
 
 # --------------------------------------------------------------------------- secrets
