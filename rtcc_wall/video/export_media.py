@@ -207,8 +207,43 @@ def _h264_for_mux(snap: ReplaySnapshot) -> list[bytes]:
 # --------------------------------------------------------------------------- timestamps
 
 
+#: A jump of the stream's clock this far from what the wall clock says is a restart
+#: (a looped file, a reconnected camera), not network jitter.
+CLOCK_JUMP_S = 5.0
+
+
+def _rebase_offsets(snap: ReplaySnapshot, clock: Sequence[int], step: int) -> list[int]:
+    """Per packet, what to add to its timestamps so the stream's clock never restarts.
+
+    A looped file starts again at 0 and a reconnected camera at its new
+    session's zero, while the ring keeps the packets from before: left as
+    they are, the dts would be forced up one tick at a time and everything
+    after the restart would flash by in the clip. ``clock`` is each packet's
+    decode time (dts, or pts where none); where it goes back, or moves more
+    than ``CLOCK_JUMP_S`` away from the packets' arrival times, the rest is
+    shifted to continue after the time that really passed (at least one
+    frame): a camera's outage stays in the clip as the time it lasted.
+    """
+    tb = snap.info.time_base
+    tolerance = CLOCK_JUMP_S / tb
+    offsets: list[int] = []
+    offset = 0
+    prev: int | None = None
+    prev_wall = 0.0
+    for packet, c in zip(snap.packets, clock, strict=True):
+        if prev is not None:
+            moved = c + offset - prev
+            passed = max(0.0, packet.wall_time - prev_wall) / tb
+            if moved < 0 or abs(moved - passed) > tolerance:
+                offset = prev + max(step, round(passed)) - c
+        offsets.append(offset)
+        prev, prev_wall = c + offset, packet.wall_time
+    return offsets
+
+
 def _timestamps(snap: ReplaySnapshot) -> list[tuple[int, int]]:
-    """(pts, dts) per packet in the stream's time base: filled in, increasing, from zero."""
+    """(pts, dts) per packet in the stream's time base: filled in, increasing, from zero,
+    across restarts of the stream's clock (``_rebase_offsets``)."""
     info = snap.info
     packets = snap.packets
     tb = info.time_base
@@ -235,11 +270,14 @@ def _timestamps(snap: ReplaySnapshot) -> list[tuple[int, int]]:
             filled.append(v)
             prev = v
     dts_raw = [p.dts if p.dts is not None else None for p in packets]
+    clock = [d if d is not None else f for d, f in zip(dts_raw, filled, strict=True)]
+    offsets = _rebase_offsets(snap, clock, step)
     out: list[tuple[int, int]] = []
     last_dts: int | None = None
-    for i, p in enumerate(filled):
+    for i, f in enumerate(filled):
+        p = f + offsets[i]
         d = dts_raw[i]
-        dts = d if d is not None else p
+        dts = d + offsets[i] if d is not None else p
         if last_dts is not None and dts <= last_dts:
             dts = last_dts + 1
         pts_i = max(p, dts)

@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import fractions
 import json
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,7 +42,7 @@ from rtcc_wall.video.replay import (
 )
 from rtcc_wall.video.sources import route_libav_logs
 from tests.helpers import stream_camera
-from tests.servers.fixtures import RTSP_PASSWORD, RTSP_USER, ClipSet
+from tests.servers.fixtures import RTSP_PASSWORD, RTSP_USER, ClipSet, _ffmpeg_clip
 from tests.servers.mjpeg import MjpegServer
 from tests.servers.rtsp import RtspServer
 
@@ -455,6 +456,56 @@ def test_an_export_error_carries_no_line_of_another_threads(
     with pytest.raises(E.ExportError) as err:
         M.remux_clip(snap, path)
     assert str(err.value) == f"cam-1: cannot write the MP4 clip {path}: Is a directory"
+
+
+def _stamps(pts: list[int], wall: list[float], dts: list[int] | None = None) -> list[int]:
+    """The export's pts for packets with these pts/dts and arrival times (15 fps, 1/90000)."""
+    info = StreamInfo("h264", 64, 64, fractions.Fraction(1, 90000), 15.0, None)
+    d = dts if dts is not None else pts
+    packets = tuple(
+        ReplayPacket(b"x", p, q, i == 0, w)
+        for i, (p, q, w) in enumerate(zip(pts, d, wall, strict=True))
+    )
+    return [p for p, _ in M._timestamps(ReplaySnapshot("c", info, packets, False, False))]
+
+
+def test_a_looped_file_keeps_its_pace_across_the_loop() -> None:
+    pts = [0, 6000, 12000, 18000, 0, 6000, 12000]  # the file started again
+    wall = [i / 15 for i in range(7)]
+    assert _stamps(pts, wall) == [0, 6000, 12000, 18000, 24000, 30000, 36000]
+
+
+def test_a_reconnected_camera_keeps_its_outage_in_the_clip() -> None:
+    pts = [0, 6000, 12000, 500, 6500]  # a new RTSP session's clock, 3 s later
+    wall = [0.0, 1 / 15, 2 / 15, 2 / 15 + 3.0, 3 / 15 + 3.0]
+    assert _stamps(pts, wall) == [0, 6000, 12000, 12000 + 270000, 18000 + 270000]
+    jumped = [0, 6000, 12000, 9_000_000, 9_006_000]  # or one far ahead, moments later
+    assert _stamps(jumped, [i / 15 for i in range(5)]) == [0, 6000, 12000, 18000, 24000]
+
+
+def test_a_clip_of_a_looping_file_camera_plays_at_its_pace(tmp_path: Path, log: A.AuditLog) -> None:
+    """A training-room camera loops a 1 s file; 2.5 s of it must last 2.5 s in the clip."""
+    short = tmp_path / "one_second.mp4"
+    subprocess.run(_ffmpeg_clip(short, 320, 180, 15, 1), check=True, timeout=60)
+    cam = camera(str(short), masks=())
+    snap = M.record(cam, 2.5)
+    res = export(snap, cam, tmp_path, log, operator=SUPERVISOR, masked=False)
+    assert res.problems == []
+    with av.open(str(res.path / "data/clip.mp4")) as c:
+        times = [float(f.time) for f in c.decode(video=0) if f.time is not None]
+    steps = np.diff(times)
+    assert len(times) == len(snap.packets)
+    assert steps.min() > 0.05  # 15 fps: 0.067 s apart, also where the file started again
+    assert steps.max() < 0.1
+    assert 2.3 <= times[-1] - times[0] <= 3.5
+
+
+def test_reordered_pictures_and_jitter_are_no_restart() -> None:
+    # B-frames: pts out of order, dts in order; packets arriving in a burst after 2 s
+    pts = [6000, 24000, 12000, 18000, 42000, 30000, 36000]
+    dts = [0, 6000, 12000, 18000, 24000, 30000, 36000]
+    wall = [0.0, 0.07, 0.13, 2.2, 2.2, 2.2, 2.21]
+    assert _stamps(pts, wall, dts) == pts
 
 
 # --------------------------------------------------------------------------- secrets
