@@ -212,38 +212,46 @@ def _h264_for_mux(snap: ReplaySnapshot) -> list[bytes]:
 CLOCK_JUMP_S = 5.0
 
 
-def _rebase_offsets(snap: ReplaySnapshot, clock: Sequence[int], step: int) -> list[int]:
-    """Per packet, what to add to its timestamps so the stream's clock never restarts.
+def _rebased_clock(snap: ReplaySnapshot, step: int) -> list[int | None]:
+    """Each packet's decode time (dts, else pts; None where it has neither), made continuous.
 
     A looped file starts again at 0 and a reconnected camera at its new
-    session's zero, while the ring keeps the packets from before: left as
-    they are, the dts would be forced up one tick at a time and everything
-    after the restart would flash by in the clip. ``clock`` is each packet's
-    decode time (dts, or pts where none); where it goes back, or moves more
-    than ``CLOCK_JUMP_S`` away from the packets' arrival times, the rest is
-    shifted to continue after the time that really passed (at least one
-    frame): a camera's outage stays in the clip as the time it lasted.
+    session's zero (its first packet often with no time at all), while the
+    ring keeps the packets from before: left as they are, everything after
+    the restart would be forced up one tick at a time and flash by in the
+    clip. Where the clock goes back, or moves more than ``CLOCK_JUMP_S``
+    away from the packets' arrival times, the rest is shifted to continue
+    after the time that really passed (at least ``step``): a camera's outage
+    stays in the clip as the time it lasted.
     """
-    tb = snap.info.time_base
-    tolerance = CLOCK_JUMP_S / tb
-    offsets: list[int] = []
+    tolerance = CLOCK_JUMP_S / snap.info.time_base
+    out: list[int | None] = []
     offset = 0
     prev: int | None = None
     prev_wall = 0.0
-    for packet, c in zip(snap.packets, clock, strict=True):
+    for packet in snap.packets:
+        c = packet.dts if packet.dts is not None else packet.pts
+        if c is None:
+            out.append(None)
+            continue
         if prev is not None:
             moved = c + offset - prev
-            passed = max(0.0, packet.wall_time - prev_wall) / tb
+            passed = max(0.0, packet.wall_time - prev_wall) / snap.info.time_base
             if moved < 0 or abs(moved - passed) > tolerance:
                 offset = prev + max(step, round(passed)) - c
-        offsets.append(offset)
+        out.append(c + offset)
         prev, prev_wall = c + offset, packet.wall_time
-    return offsets
+    return out
 
 
 def _timestamps(snap: ReplaySnapshot) -> list[tuple[int, int]]:
     """(pts, dts) per packet in the stream's time base: filled in, increasing, from zero,
-    across restarts of the stream's clock (``_rebase_offsets``)."""
+    across restarts of the stream's clock (``_rebased_clock``).
+
+    A packet with no time gets one frame before the next packet that has one
+    (after the last one: one frame after the one before), so the first
+    picture of a reconnected camera sits after its outage, not before it.
+    """
     info = snap.info
     packets = snap.packets
     tb = info.time_base
@@ -254,34 +262,30 @@ def _timestamps(snap: ReplaySnapshot) -> list[tuple[int, int]]:
         step = max(1, round(span / (len(packets) - 1) / tb)) if span > 0 else 1
     else:
         step = 1
-    pts: list[int | None] = [p.pts if p.pts is not None else p.dts for p in packets]
-    known = [i for i, v in enumerate(pts) if v is not None]
-    if not known:
-        filled = [i * step for i in range(len(packets))]
-    else:
-        filled = []
-        first = known[0]
-        base = pts[first]
-        assert base is not None
-        prev: int | None = None
-        for i, v in enumerate(pts):
-            if v is None:
-                v = base - (first - i) * step if i < first else (prev or 0) + step
-            filled.append(v)
-            prev = v
-    dts_raw = [p.dts if p.dts is not None else None for p in packets]
-    clock = [d if d is not None else f for d, f in zip(dts_raw, filled, strict=True)]
-    offsets = _rebase_offsets(snap, clock, step)
+    clock = _rebased_clock(snap, step)
+    known = [i for i, c in enumerate(clock) if c is not None]
     out: list[tuple[int, int]] = []
     last_dts: int | None = None
-    for i, f in enumerate(filled):
-        p = f + offsets[i]
-        d = dts_raw[i]
-        dts = d + offsets[i] if d is not None else p
+    following = 0  # index into ``known`` of the next packet with a time
+    for i, packet in enumerate(packets):
+        c = clock[i]
+        if c is None:
+            while following < len(known) and known[following] < i:
+                following += 1
+            if following < len(known):
+                nxt = known[following]
+                c_next = clock[nxt]
+                assert c_next is not None
+                p = dts = c_next - (nxt - i) * step
+            else:
+                p = dts = (last_dts if last_dts is not None else -step) + step
+        else:
+            shift = c - (packet.dts if packet.dts is not None else packet.pts or 0)
+            dts = c
+            p = packet.pts + shift if packet.pts is not None else c
         if last_dts is not None and dts <= last_dts:
             dts = last_dts + 1
-        pts_i = max(p, dts)
-        out.append((pts_i, dts))
+        out.append((max(p, dts), dts))
         last_dts = dts
     zero = min(d for _, d in out) if out else 0
     return [(p - zero, d - zero) for p, d in out]

@@ -475,10 +475,23 @@ def test_a_looped_file_keeps_its_pace_across_the_loop() -> None:
     assert _stamps(pts, wall) == [0, 6000, 12000, 18000, 24000, 30000, 36000]
 
 
+def _unknown(pts: list[int | None], wall: list[float]) -> list[int]:
+    info = StreamInfo("h264", 64, 64, fractions.Fraction(1, 90000), 15.0, None)
+    packets = tuple(
+        ReplayPacket(b"x", p, p, i == 0, w) for i, (p, w) in enumerate(zip(pts, wall, strict=True))
+    )
+    return [p for p, _ in M._timestamps(ReplaySnapshot("c", info, packets, False, False))]
+
+
 def test_a_reconnected_camera_keeps_its_outage_in_the_clip() -> None:
     pts = [0, 6000, 12000, 500, 6500]  # a new RTSP session's clock, 3 s later
     wall = [0.0, 1 / 15, 2 / 15, 2 / 15 + 3.0, 3 / 15 + 3.0]
     assert _stamps(pts, wall) == [0, 6000, 12000, 12000 + 270000, 18000 + 270000]
+    # as ffmpeg hands it over: the new session's first (key) frame has no time at all
+    first_unknown = [0, 6000, 12000, None, 6000, 12000]
+    wall = [0.0, 1 / 15, 2 / 15, 3.0, 3.0 + 1 / 15, 3.0 + 2 / 15]
+    after = 12000 + round((3.0 + 1 / 15 - 2 / 15) * 90000)  # the outage, as it lasted
+    assert _unknown(first_unknown, wall) == [0, 6000, 12000, after - 6000, after, after + 6000]
     jumped = [0, 6000, 12000, 9_000_000, 9_006_000]  # or one far ahead, moments later
     assert _stamps(jumped, [i / 15 for i in range(5)]) == [0, 6000, 12000, 18000, 24000]
 
