@@ -207,9 +207,13 @@ def _h264_for_mux(snap: ReplaySnapshot) -> list[bytes]:
 # --------------------------------------------------------------------------- timestamps
 
 
-#: A jump of the stream's clock this far from what the wall clock says is a restart
-#: (a looped file, a reconnected camera), not network jitter.
+#: A stream clock that moves ahead this much more than the wall clock says has restarted
+#: at a new base (a reconnected camera's new session), rather than lagged behind
+#: network jitter or a step of the workstation's clock.
 CLOCK_JUMP_S = 5.0
+#: A step back this large is a restart even with no key frame seen (a camera whose new
+#: session starts mid-GOP); smaller ones are B-frames reordered.
+CLOCK_BACK_S = 1.0
 
 
 def _rebased_clock(snap: ReplaySnapshot, step: int) -> list[int | None]:
@@ -219,28 +223,40 @@ def _rebased_clock(snap: ReplaySnapshot, step: int) -> list[int | None]:
     session's zero (its first packet often with no time at all), while the
     ring keeps the packets from before: left as they are, everything after
     the restart would be forced up one tick at a time and flash by in the
-    clip. Where the clock goes back, or moves more than ``CLOCK_JUMP_S``
-    away from the packets' arrival times, the rest is shifted to continue
-    after the time that really passed (at least ``step``): a camera's outage
-    stays in the clip as the time it lasted.
+    clip. A restart is: the clock going back at a key frame (a restart
+    starts with one), or back more than ``CLOCK_BACK_S`` anywhere, or ahead
+    more than ``CLOCK_JUMP_S`` beyond what the packets' arrival times say.
+    The rest is then shifted to continue after the time that really passed
+    (at least ``step``): a camera's outage stays in the clip as it lasted.
+    Smaller differences are left alone: a step of the workstation's clock
+    (arrival times come from it) must not put a gap into the evidence.
     """
-    tolerance = CLOCK_JUMP_S / snap.info.time_base
+    tb = snap.info.time_base
+    ahead = CLOCK_JUMP_S / tb
+    back = CLOCK_BACK_S / tb
     out: list[int | None] = []
     offset = 0
     prev: int | None = None
     prev_wall = 0.0
+    key_since = False  # a key frame since the previous timed packet (this one included)
     for packet in snap.packets:
+        key_since = key_since or packet.keyframe
         c = packet.dts if packet.dts is not None else packet.pts
         if c is None:
             out.append(None)
             continue
         if prev is not None:
             moved = c + offset - prev
-            passed = max(0.0, packet.wall_time - prev_wall) / snap.info.time_base
-            if moved < 0 or abs(moved - passed) > tolerance:
+            passed = max(0.0, packet.wall_time - prev_wall) / tb
+            restarted = (
+                (moved < 0 and key_since)
+                or moved < -back
+                or (moved > ahead and moved - passed > ahead)
+            )
+            if restarted:
                 offset = prev + max(step, round(passed)) - c
         out.append(c + offset)
-        prev, prev_wall = c + offset, packet.wall_time
+        prev, prev_wall, key_since = c + offset, packet.wall_time, False
     return out
 
 
@@ -277,6 +293,9 @@ def _timestamps(snap: ReplaySnapshot) -> list[tuple[int, int]]:
                 c_next = clock[nxt]
                 assert c_next is not None
                 p = dts = c_next - (nxt - i) * step
+                if last_dts is not None and dts <= last_dts:
+                    # too little room for a frame each: share what there is evenly
+                    p = dts = last_dts + max(1, (c_next - last_dts) // (nxt - i + 1))
             else:
                 p = dts = (last_dts if last_dts is not None else -step) + step
         else:
