@@ -681,6 +681,9 @@ class MediaFile:
     #: the coded pictures are the source's own bytes (remuxed, not re-encoded)
     bit_exact: bool
     how: str  # one sentence: how the file was made
+    #: (from, to) wall times between which the camera sent no picture (a clip shows the
+    #: last picture before each gap for as long as it lasted)
+    gaps: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -942,6 +945,15 @@ def metadata_document(
                 "masked": f.masked,
                 "bit_exact": f.bit_exact,
                 "how": f.how,
+                "gaps_utc": [
+                    {
+                        "from": A.format_epoch(a),
+                        "to": A.format_epoch(b),
+                        "seconds": round(b - a, 3),
+                        "note": "the camera sent no picture; the clip shows the last one before",
+                    }
+                    for a, b in f.gaps
+                ],
             }
             for f in files
         ],

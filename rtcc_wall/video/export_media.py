@@ -630,10 +630,30 @@ def media_writer(
                 else f"{codec} cannot be copied into MP4: decoded and re-encoded H.264"
             )
             out_codec = "h264"
+        gaps = picture_gaps(snap)
+        if gaps:
+            lost = sum(b - a for a, b in gaps)
+            how += f"; the camera sent no picture for {lost:.1f} s in {len(gaps)} gap(s)"
         return [MediaFile("clip.mp4", "clip", start, end, frames, w, h, out_codec,
-                          bool(masks) or snap.masked, exact, how)]  # fmt: skip
+                          bool(masks) or snap.masked, exact, how, gaps)]  # fmt: skip
 
     return write
+
+
+#: A pause between two pictures this long (or three frame intervals, if longer) is a gap.
+GAP_S = 1.0
+
+
+def picture_gaps(snap: ReplaySnapshot) -> tuple[tuple[float, float], ...]:
+    """(from, to) arrival times around each pause in the pictures: an outage, a reconnect.
+
+    An exported clip keeps such a pause as the time it lasted, showing the last
+    picture before it; the metadata names it, so nobody takes a frozen picture
+    for a still scene.
+    """
+    limit = max(GAP_S, 3.0 / snap.info.fps) if snap.info.fps else GAP_S
+    times = [p.wall_time for p in snap.packets]
+    return tuple((a, b) for a, b in zip(times, times[1:], strict=False) if b - a > limit)
 
 
 def export_replay(

@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import fractions
 import json
+import re
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -501,6 +502,30 @@ def test_a_reconnected_camera_keeps_its_outage_in_the_clip() -> None:
     assert _stamps(jumped, [i / 15 for i in range(5)], keys=(0, 3)) == [
         0, 6000, 12000, 18000, 24000,
     ]  # fmt: skip
+
+
+def test_a_pause_in_the_pictures_is_named_in_the_metadata(
+    recorded: tuple[Camera, ReplaySnapshot], tmp_path: Path, log: A.AuditLog
+) -> None:
+    cam, snap = recorded
+    half = len(snap.packets) // 2
+    paused = dataclasses.replace(
+        snap,
+        packets=snap.packets[:half]
+        + tuple(p._replace(wall_time=p.wall_time + 3.0) for p in snap.packets[half:]),
+    )
+    res = export(paused, cam, tmp_path, log, operator=SUPERVISOR, masked=False)
+    assert res.problems == []
+    [entry] = json.loads((res.path / "data/metadata.json").read_text())["files"]
+    [gap] = entry["gaps_utc"]
+    step = snap.packets[half].wall_time - snap.packets[half - 1].wall_time
+    assert gap["seconds"] == pytest.approx(3.0 + step, abs=0.002)
+    assert re.search(r"; the camera sent no picture for 3\.\d s in 1 gap\(s\)$", entry["how"])
+    (tmp_path / "b").mkdir()
+    whole = export(snap, cam, tmp_path / "b", log, operator=SUPERVISOR, masked=False)
+    [plain] = json.loads((whole.path / "data/metadata.json").read_text())["files"]
+    assert plain["gaps_utc"] == []
+    assert "no picture" not in plain["how"]
 
 
 def test_no_restart_for_reordering_jitter_or_a_step_of_the_workstation_clock() -> None:

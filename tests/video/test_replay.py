@@ -541,7 +541,7 @@ def test_a_replay_across_a_camera_restart_exports_at_its_real_pace(
 ) -> None:
     """The camera's server dies and comes back: the ring goes on across the reconnect, and
     a clip of it shows the outage as the time it lasted, not the new session's clock."""
-    from rtcc_wall.video.export_media import remux_clip
+    from rtcc_wall.video.export_media import picture_gaps, remux_clip
 
     rec = StateRecorder()
     m = StreamManager(
@@ -574,3 +574,5 @@ def test_a_replay_across_a_camera_restart_exports_at_its_real_pace(
     assert steps.min() > 0.02  # nothing after the reconnect squeezed together
     assert abs(steps.max() - outage) < 0.5  # the outage is in the clip as it lasted
     assert abs((times[-1] - times[0]) - (arrivals[-1] - arrivals[0])) < 1.0
+    [(gap_from, gap_to)] = picture_gaps(snap)  # and the export's metadata names it
+    assert gap_to - gap_from == pytest.approx(outage)
