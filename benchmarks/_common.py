@@ -7,7 +7,7 @@
   clip's frame rate (``-re``); ``ffmpeg_stream_yardstick`` the same on an
   RTSP stream; ``ffmpeg_wall_cpu_per_frame`` N such decodes at once, paced;
 * ``decode_cpu_per_frame`` -- a bare PyAV decode of a clip, flat out or at its
-  frame rate (the floor under any wall's CPU per frame: ``paced_decode.py``);
+  frame rate (what one lone stream's decoding costs: ``paced_decode.py``);
 * the send-time barcode of ``tests/servers/rtsp_server.py --stamp-mount``:
   ``draw_stamp`` (numpy, for the self-test) and ``read_stamp`` (any scale).
 

@@ -1,4 +1,4 @@
-"""The floor under wall_throughput's CPU ratio: a bare decode at the source's pace.
+"""What one stream's bare decode costs at the source's pace, against wall_throughput's yardstick.
 
 Why
     ``wall_throughput.py`` divides the app's CPU per shown frame by what
@@ -7,8 +7,9 @@ Why
     decodes like that: a camera hands over one frame every 40 ms (25 fps) or
     67 ms (15 fps), and the decoder sleeps in between. This script measures
     what that alone costs, with nothing of the app around it: no Qt, no
-    shrinking, no network, no other stream. Whatever it prints is a floor that
-    any wall decoding every frame as it arrives pays on this machine.
+    shrinking, no network, no other stream. It is what one lone stream pays;
+    with other streams keeping the cores busy a decode may pay a little less
+    (wall_throughput's "ffmpeg x N" is the yardstick for that).
 
 What is measured (one process, the same run)
     * **flat**   -- PyAV (the app's decoder, set up as the app sets it up: one
@@ -147,11 +148,11 @@ def main(argv: list[str] | None = None) -> int:
             )
     print()
     for name, r in results.items():
-        floor = r["paced"] / r["ffmpeg flat"]
-        verdict = "above" if floor > TARGET_CPU_RATIO else "within"
+        paced = r["paced"] / r["ffmpeg flat"]
+        verdict = "above" if paced > TARGET_CPU_RATIO else "within"
         shrink = r["paced + shrink"] / r["ffmpeg flat"]
         print(
-            f"{CLIPS[name].name}: a bare decode at the clip's pace costs {floor:.2f} x the "
+            f"{CLIPS[name].name}: a bare decode at the clip's pace costs {paced:.2f} x the "
             f"flat-out ffmpeg yardstick ({verdict} the target {TARGET_CPU_RATIO}), {shrink:.2f} x "
             f"with the shrink to the tile; before any network, display or other stream"
         )
